@@ -1,0 +1,1 @@
+"""Side-by-side kernel benchmarks: ours vs pure PyTorch vs kornia (see README.md)."""

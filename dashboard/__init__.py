@@ -1,0 +1,1 @@
+"""The Streamlit dashboard of sslcore (entry: app.py)."""

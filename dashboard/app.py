@@ -1,0 +1,38 @@
+"""sslcore dashboard: the router. Start it with `bash scripts/run.sh dashboard`.
+
+Pages live in app_pages/ (one thin file per view); this file sets the page config, the shared
+sidebar and the navigation only.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+from dashboard import state  # noqa: E402
+from sslcore import __version__  # noqa: E402
+from sslcore._ext import build_info  # noqa: E402
+
+st.set_page_config(page_title="sslcore", page_icon="🔬", layout="wide")
+state.init()
+
+PAGES = [
+    st.Page("app_pages/data_explorer.py", title="Data", icon="🗂️", url_path="data", default=True),
+]
+navigation = st.navigation(PAGES)
+
+with st.sidebar:
+    info = build_info()
+    kernel = "C++ kernels" if info["available"] else "pure-PyTorch fallback"
+    st.caption(
+        f"sslcore {__version__} · {kernel}"
+        + (f" · OpenMP {info['openmp_threads']} threads" if info["openmp"] else "")
+    )
+
+navigation.run()

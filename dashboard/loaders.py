@@ -1,0 +1,69 @@
+"""Cached wrappers around sslcore calls, so reruns and concurrent sessions reuse results.
+
+Datasets are cached as resources (shared, never mutated by the pages); derived, small results as
+data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+import torch
+
+from sslcore.data import Dataset, SourceTargetSplit, label_subset, load_dataset, split_source_target
+
+__all__ = ["dataset", "labelled_subset", "sample_indices", "split"]
+
+# Options of each embedded dataset that the explorer exposes, with the image sizes offered.
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "shapes": ("n", "size", "seed"),
+    "digits": ("size",),
+    "wine": (),
+    "breast_cancer": (),
+}
+SIZES: dict[str, list[int]] = {"shapes": [16, 24, 32, 48, 64, 96], "digits": [8, 16, 32, 64]}
+NATIVE_SIZE: dict[str, int] = {"digits": 8}  # this size means "as shipped", no resize
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the dataset…")
+def dataset(name_or_path: str, options: tuple[tuple[str, Any], ...] = ()) -> Dataset:
+    """The dataset, loaded once per (name or path, options) for all sessions."""
+    return load_dataset(name_or_path, **dict(options))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def split(
+    name_or_path: str,
+    options: tuple[tuple[str, Any], ...],
+    source_fraction: float,
+    test_fraction: float,
+    seed: int,
+) -> SourceTargetSplit:
+    """The source/target split of a cached dataset."""
+    return split_source_target(
+        dataset(name_or_path, options),
+        source_fraction=source_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+    )
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def labelled_subset(
+    name_or_path: str,
+    options: tuple[tuple[str, Any], ...],
+    source_fraction: float,
+    test_fraction: float,
+    seed: int,
+    fraction: float,
+) -> Dataset:
+    """The few-label subset of the target train set."""
+    parts = split(name_or_path, options, source_fraction, test_fraction, seed)
+    return label_subset(parts.target_train, fraction, seed=seed)
+
+
+def sample_indices(n: int, count: int, seed: int) -> torch.Tensor:
+    """`count` distinct indices out of `n`, seeded (what the sample grid shows)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randperm(n, generator=g)[: min(count, n)]

@@ -1,0 +1,136 @@
+"""Splits of the self-supervised setting: unlabeled source, labeled target, few-label subsets.
+
+All splits are stratified per class and seeded. They are drawn per class from one seeded
+permutation, which scikit-learn's stratified splitters do not guarantee for tiny classes (they
+require two samples per class) and which makes few-label subsets nested.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from sslcore.data.dataset import Dataset
+
+__all__ = ["LABEL_FRACTIONS", "SourceTargetSplit", "label_subset", "split_source_target"]
+
+LABEL_FRACTIONS: tuple[float, ...] = (0.01, 0.1, 1.0)
+
+
+@dataclass
+class SourceTargetSplit:
+    """The three disjoint parts of one dataset.
+
+    Attributes:
+        source: Pretraining data. Treat it as unlabeled: its ``y`` is kept only so that
+            evaluations (kNN on embeddings, plots coloured by class) can use it; no pretext task
+            or loss may read it.
+        target_train: Labeled data for the task head (linear probe, fine-tune, kNN memory).
+        target_test: Held-out labeled data for the reported accuracy.
+    """
+
+    source: Dataset
+    target_train: Dataset
+    target_test: Dataset
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able summary: each part's :meth:`Dataset.describe`, keyed by part name."""
+        return {
+            name: getattr(self, name).describe()
+            for name in ("source", "target_train", "target_test")
+        }
+
+
+def _check_fraction(value: Any, name: str, *, closed_right: bool) -> float:
+    """Validates a fraction in ``(0, 1)`` or ``(0, 1]``, naming the argument in the error."""
+    upper = "1]" if closed_right else "1)"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or math.isnan(value)
+        or not (0 < value < 1 or (closed_right and value == 1))
+    ):
+        raise ValueError(f"{name} must be a number in (0, {upper}, got {value!r}")
+    return float(value)
+
+
+def _class_orders(y: np.ndarray, seed: int) -> list[np.ndarray]:
+    """For every class, its sample indices in one seeded random order."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    perm = np.random.default_rng(seed).permutation(len(y))
+    permuted = y[perm]
+    return [perm[permuted == c] for c in np.unique(y)]
+
+
+def _round(x: float) -> int:
+    """Round half up, so the 50 % split of an odd class gives the extra sample to the first part."""
+    return math.floor(x + 0.5)
+
+
+def split_source_target(
+    data: Dataset, source_fraction: float = 0.5, test_fraction: float = 0.2, seed: int = 0
+) -> SourceTargetSplit:
+    """Splits ``data`` into an unlabeled source set and a labeled target train/test pair.
+
+    Per class with ``n`` samples: ``round(source_fraction * n)`` go to the source; of the
+    ``m`` left, ``round(test_fraction * m)`` go to target_test and the rest to target_train. The
+    parts are disjoint, cover ``data``, keep its order, and depend only on ``seed``.
+
+    Args:
+        data: The dataset to split.
+        source_fraction: Share of every class used as the source set, in ``(0, 1)``.
+        test_fraction: Share of the target set held out for testing, in ``(0, 1)``.
+        seed: Seed of the split.
+
+    Raises:
+        ValueError: A fraction outside ``(0, 1)``, or a part that would be empty.
+    """
+    source_fraction = _check_fraction(source_fraction, "source_fraction", closed_right=False)
+    test_fraction = _check_fraction(test_fraction, "test_fraction", closed_right=False)
+    parts: dict[str, list[np.ndarray]] = {"source": [], "target_train": [], "target_test": []}
+    for order in _class_orders(data.y.numpy(), seed):
+        n_source = _round(source_fraction * len(order))
+        n_test = _round(test_fraction * (len(order) - n_source))
+        parts["source"].append(order[:n_source])
+        parts["target_test"].append(order[n_source : n_source + n_test])
+        parts["target_train"].append(order[n_source + n_test :])
+    subsets = {}
+    for name, chunks in parts.items():
+        idx = np.sort(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.int64)
+        if idx.size == 0:
+            raise ValueError(
+                f"split_source_target: {name} of {data.name!r} would be empty "
+                f"({len(data)} samples, source_fraction={source_fraction}, "
+                f"test_fraction={test_fraction}); use more data or other fractions"
+            )
+        subsets[name] = data.subset(idx, name=f"{data.name}/{name}")
+    return SourceTargetSplit(**subsets)
+
+
+def label_subset(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
+    """A stratified few-label subset: ``max(1, round(fraction * n))`` samples of every class.
+
+    Every class present in ``data`` keeps at least one sample. For one seed the subsets are
+    nested: each class's samples are taken from the front of one seeded order, so the 1 % subset
+    lies inside the 10 % subset, which lies inside the full set.
+
+    Args:
+        data: The labeled (target train) dataset.
+        fraction: Share of labels kept, in ``(0, 1]``.
+        seed: Seed of the order in which samples are kept.
+
+    Returns:
+        The subset, in ``data``'s order, named ``"<name>/<percent>% labels"``.
+    """
+    fraction = _check_fraction(fraction, "fraction", closed_right=True)
+    keep = [
+        order[: max(1, _round(fraction * len(order)))]
+        for order in _class_orders(data.y.numpy(), seed)
+    ]
+    idx = np.sort(np.concatenate(keep)) if keep else np.empty(0, dtype=np.int64)
+    return data.subset(idx, name=f"{data.name}/{fraction * 100:g}% labels")

@@ -1,0 +1,48 @@
+"""Shared test settings: the one tolerance table, devices, and the extension requirement."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+# Max abs / rel error of each kernel against its pure-PyTorch reference, per output dtype.
+# images_to_float folds (x/255 - m)/s into one multiply-add: a few float32 ulp of |out| <= ~1/s.
+TOLERANCES: dict[str, dict[torch.dtype, dict[str, float]]] = {
+    "images_to_float": {torch.float32: {"atol": 2e-6, "rtol": 2e-6}},
+}
+
+
+def tolerance(op: str, dtype: torch.dtype = torch.float32) -> dict[str, float]:
+    """The atol/rtol of `op` at `dtype` for torch.testing.assert_close."""
+    return TOLERANCES[op][dtype]
+
+
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=[
+            pytest.mark.cuda,
+            pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"),
+        ],
+    ),
+]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request: pytest.FixtureRequest) -> str:
+    """Each test taking `device` runs on the CPU and, where there is one, on a CUDA device."""
+    return request.param
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from sslcore._ext import build_info
+
+    info = build_info()
+    return [
+        f"sslcore extension: available={info['available']} openmp={info['openmp']} "
+        f"threads={info['openmp_threads']} cuda={info['cuda']} error={info['error']}",
+        f"SSLCORE_REQUIRE_EXT={os.environ.get('SSLCORE_REQUIRE_EXT', '0')}",
+    ]

@@ -1,0 +1,122 @@
+"""One real-browser test: Streamlit served on 127.0.0.1, Debian's Chromium driven by Playwright."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+CHROMIUM = os.environ.get("SSLCORE_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+    pytest.skip(
+        f"no Chromium at {CHROMIUM}: run as root `apt-get install -y chromium` (the test "
+        "command does it) or set SSLCORE_CHROMIUM",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ENTRY),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not answer /_stcore/health:\n{proc.stdout.read()}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+def grid_captions(page) -> list[str]:
+    grid = page.locator(".js-plotly-plot").first
+    grid.wait_for(timeout=60_000)
+    return grid.locator(".annotation-text").all_text_contents()
+
+
+def test_open_app_change_dataset_grid_changes(server_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server_url)
+    page.locator(".js-plotly-plot .annotation-text").first.wait_for(timeout=60_000)
+    before = grid_captions(page)
+    assert len(before) == 48 and len(set(before)) >= 4, before
+
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="digits").click()
+    page.wait_for_function(
+        "() => { const t = [...document.querySelectorAll('.js-plotly-plot')][0]"
+        "?.querySelectorAll('.annotation-text'); return t && t.length"
+        " && [...t].every(e => /^[0-9]$/.test(e.textContent)); }",
+        timeout=60_000,
+    )
+    after = grid_captions(page)
+    assert after != before and all(c.isdigit() for c in after)
+    out = Path(os.environ.get("SSLCORE_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out / "data_explorer_digits.png"), full_page=True)
+    page.close()

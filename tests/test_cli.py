@@ -1,0 +1,75 @@
+"""The CLI: `sslcore info`, `sslcore data ...`; user errors exit 2 with one line, no traceback."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sslcore import cli
+from sslcore._ext import extension_available
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sslcore", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_info_json_in_a_fresh_process():
+    result = run_cli("info", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) >= {"version", "torch", "extension", "datasets"}
+    ext = report["extension"]
+    assert set(ext) >= {"available", "openmp", "openmp_threads", "cuda", "error"}
+    assert isinstance(ext["openmp_threads"], int) and isinstance(ext["cuda"], bool)
+    assert {"shapes", "digits", "wine", "breast_cancer"} <= set(report["datasets"])
+    if extension_available():
+        assert ext["available"] is True and ext["openmp"] is True and ext["error"] is None
+
+
+def test_info_text(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "sslcore" in out and "extension:" in out and "shapes" in out
+
+
+def test_data_show_json(capsys):
+    assert cli.main(["data", "show", "shapes", "--opt", "n=120", "--opt", "size=16", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["dataset"]
+    assert report["num_samples"] == 120 and list(report["sample_shape"]) == [3, 16, 16]
+    assert sum(report["class_counts"].values()) == 120
+
+
+def test_data_show_text_with_split(capsys):
+    assert cli.main(["data", "show", "wine", "--split"]) == 0
+    out = capsys.readouterr().out
+    assert "wine: 178 samples" in out and "source" in out
+
+
+def test_data_list(capsys):
+    assert cli.main(["data", "list", "--json"]) == 0
+    assert "digits" in json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["data", "show", "imagenet"], "imagenet"),
+        (["data", "show", "/no/such/folder"], "/no/such/folder"),
+        (["data", "show", "shapes", "--opt", "n=-5"], "n"),
+        (["data", "show", "shapes", "--opt", "colour=red"], "colour"),
+        (["data", "show", "shapes", "--opt", "=3"], "KEY=VALUE"),
+    ],
+)
+def test_user_errors_exit_2_without_traceback(args, needle):
+    result = run_cli(*args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("sslcore: error:") and needle in result.stderr
+
+
+def test_unknown_subcommand_is_a_usage_error():
+    result = run_cli("frobnicate")
+    assert result.returncode == 2 and "invalid choice" in result.stderr

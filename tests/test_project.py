@@ -1,0 +1,54 @@
+"""The project's own promises: README's commands are what CI runs, the build knobs, lint."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S)
+    assert block, "README.md has no bash block"
+    return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_starts_with_exactly_two_commands():
+    commands = readme_commands()
+    assert commands == ["bash scripts/run.sh dashboard", "bash scripts/run.sh test"]
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    invoked = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert f"exec {readme_commands()[1]}" in invoked
+
+
+def run_setup(env_value: str) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "SSLCORE_CUDA": env_value, "HOME": str(ROOT)}
+    return subprocess.run([sys.executable, "setup.py", "--name"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_setup_rejects_a_bad_cuda_knob():
+    result = run_setup("maybe")
+    assert result.returncode != 0 and "SSLCORE_CUDA must be auto, 0 or 1" in result.stderr
+
+
+@pytest.mark.skipif(torch.version.cuda is not None, reason="torch has CUDA here")
+def test_setup_refuses_cuda_with_a_cpu_torch():
+    result = run_setup("1")
+    assert result.returncode != 0 and "CUDA cannot be built" in result.stderr
+    assert run_setup("auto").returncode == 0
+
+
+def test_ruff_lint_is_clean():
+    pytest.importorskip("ruff", reason="ruff is in the test extras")
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-4000:]
