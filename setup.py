@@ -72,4 +72,5 @@ def _cmdclass() -> dict:
     return {"build_ext": BuildExtension.with_options(use_ninja=True)}
 
 
-setup(ext_modules=get_extensions(), cmdclass=_cmdclass())
+if __name__ == "__main__":  # setuptools runs this file as __main__; tests import get_extensions
+    setup(ext_modules=get_extensions(), cmdclass=_cmdclass())

@@ -17,6 +17,9 @@
 TORCH_LIBRARY(sslcore, m) {
   // uint8 (N, C, H, W) -> float32 (N, C, H, W): (x / 255 - mean[c]) / std[c]. csrc/convert/.
   m.def("images_to_float(Tensor images, float[] mean, float[] std) -> Tensor");
+  // The same into a caller's buffer: a reused batch buffer skips the page faults of fresh memory.
+  // Mutates `out` and returns nothing, the form torch.compile can functionalise for custom ops.
+  m.def("images_to_float_into(Tensor images, float[] mean, float[] std, Tensor(a!) out) -> ()");
 }
 
 namespace py = pybind11;

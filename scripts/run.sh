@@ -40,7 +40,7 @@ inputs_hash() {
     cat pyproject.toml setup.py
     find csrc -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1
 }
-IMPORTS='import sslcore._C, streamlit, plotly, kornia, sklearn, PIL, rich, tqdm'
+IMPORTS='import torch, sslcore._C, streamlit, plotly, kornia, sklearn, PIL, rich, tqdm'
 [[ "$MODE" == test ]] && IMPORTS="$IMPORTS, pytest, pytest_timeout, playwright"
 HASH="$(inputs_hash)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" ]] && "$PY" -c "$IMPORTS" 2>/dev/null; then

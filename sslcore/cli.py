@@ -87,14 +87,22 @@ def _cmd_data_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_show(args: argparse.Namespace) -> int:
-    from sslcore.data import load_dataset, split_source_target
+    from sslcore.data import label_subset, load_dataset, split_source_target
 
     options = dict(_parse_option(o) for o in args.opt)
     data = load_dataset(args.name, **options)
     report: dict[str, Any] = {"dataset": data.describe()}
-    if args.split:
-        split = split_source_target(data, seed=args.seed)
+    if args.split or args.label_fraction is not None:
+        split = split_source_target(
+            data,
+            source_fraction=args.source_fraction,
+            test_fraction=args.test_fraction,
+            seed=args.seed,
+        )
         report["split"] = split.describe()
+        if args.label_fraction is not None:
+            few = label_subset(split.target_train, args.label_fraction, seed=args.seed)
+            report["split"]["labelled"] = few.describe()
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -106,7 +114,7 @@ def _cmd_data_show(args: argparse.Namespace) -> int:
     width = max((len(n) for n in d["class_counts"]), default=0)
     for name, count in d["class_counts"].items():
         print(f"  {name:<{width}}  {count}")
-    if args.split:
+    if "split" in report:
         for part, desc in report["split"].items():
             if isinstance(desc, dict) and "num_samples" in desc:
                 print(f"{part}: {desc['num_samples']} samples")
@@ -161,6 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="loader option, e.g. --opt n=2000 --opt size=64 (repeatable)",
     )
     p.add_argument("--split", action="store_true", help="also show the source/target split")
+    p.add_argument(
+        "--source-fraction",
+        type=float,
+        default=0.5,
+        metavar="F",
+        help="unlabeled source share of the data (default 0.5)",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="test share of the labeled target (default 0.2)",
+    )
+    p.add_argument(
+        "--label-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="also show the stratified subset of target-train labels, F in (0, 1]",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_data_show)
@@ -178,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (SslcoreError, ValueError, TypeError, FileNotFoundError) as exc:
+    except (SslcoreError, ValueError, TypeError, OSError) as exc:
         print(f"sslcore: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -58,7 +58,13 @@ def _per_channel(values: Floats, default: float, channels: int, name: str) -> li
     return out
 
 
-def images_to_float(images: torch.Tensor, mean: Floats = None, std: Floats = None) -> torch.Tensor:
+def images_to_float(
+    images: torch.Tensor,
+    mean: Floats = None,
+    std: Floats = None,
+    *,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Converts uint8 images to normalised float32 in one fused pass: ``(x / 255 - mean) / std``.
 
     This is what data loading does to every batch; fusing the cast, scale and normalisation reads
@@ -68,18 +74,41 @@ def images_to_float(images: torch.Tensor, mean: Floats = None, std: Floats = Non
         images: ``(N, C, H, W)`` uint8, C in 1..4, any strides (channels-last needs no copy).
         mean: per-channel mean in [0, 1] units (a scalar, or C values); default 0.
         std: per-channel standard deviation (positive; a scalar, or C values); default 1.
+        out: optional ``(N, C, H, W)`` float32 contiguous buffer on the same device to write into
+            (reusing one buffer across batches avoids the page faults of fresh memory).
 
     Returns:
-        ``(N, C, H, W)`` float32, contiguous, on the device of ``images``.
+        ``(N, C, H, W)`` float32, contiguous, on the device of ``images`` (``out`` if given).
     """
     _check_images(images)
     channels = images.shape[1]
     mean_list = _per_channel(mean, 0.0, channels, "mean")
     std_list = _per_channel(std, 1.0, channels, "std")
+    if out is not None:
+        _check_out(images, out)
     if _HAS_EXT:
-        return torch.ops.sslcore.images_to_float(images, mean_list, std_list)
+        if out is None:
+            return torch.ops.sslcore.images_to_float(images, mean_list, std_list)
+        torch.ops.sslcore.images_to_float_into(images, mean_list, std_list, out)
+        return out
     warn_fallback()
-    return reference_images_to_float(images, mean_list, std_list)
+    result = reference_images_to_float(images, mean_list, std_list)
+    return result if out is None else out.copy_(result)
+
+
+def _check_out(images: torch.Tensor, out: torch.Tensor) -> None:
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"out: expected a torch.Tensor, got {type(out).__name__}")
+    if out.dtype != torch.float32:
+        raise TypeError(f"out: expected dtype torch.float32, got {out.dtype}")
+    if out.shape != images.shape:
+        raise ValueError(
+            f"out: expected shape {tuple(images.shape)} (that of images), got {tuple(out.shape)}"
+        )
+    if out.device != images.device:
+        raise ValueError(f"out: expected a tensor on {images.device}, got one on {out.device}")
+    if not out.is_contiguous():
+        raise ValueError("out: expected a contiguous tensor")
 
 
 def reference_images_to_float(
@@ -100,3 +129,7 @@ if _HAS_EXT:
     def _images_to_float_fake(images, mean, std):
         torch._check(images.dim() == 4, lambda: "images: expected a 4-D tensor (N, C, H, W)")
         return images.new_empty(images.shape, dtype=torch.float32)
+
+    @torch.library.register_fake("sslcore::images_to_float_into")
+    def _images_to_float_into_fake(images, mean, std, out):  # mutates out only, returns nothing
+        return None

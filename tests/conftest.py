@@ -46,3 +46,25 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"threads={info['openmp_threads']} cuda={info['cuda']} error={info['error']}",
         f"SSLCORE_REQUIRE_EXT={os.environ.get('SSLCORE_REQUIRE_EXT', '0')}",
     ]
+
+
+@pytest.fixture
+def bad_files(tmp_path) -> dict:
+    """One broken input of each kind a user may hand sslcore: {kind: (path, text naming it)}."""
+    import pickle
+
+    folder = tmp_path / "pets"
+    (folder / "cat").mkdir(parents=True)
+    (folder / "cat" / "broken.png").write_bytes(b"not a png at all")
+    cifar = tmp_path / "cifar-10-batches-py"
+    cifar.mkdir()
+    with open(cifar / "data_batch_1", "wb") as f:
+        pickle.dump({b"data": [1, 2, 3], b"labels": [0]}, f)
+    table = tmp_path / "table.csv"
+    table.write_text("a,b,label\n1.0,2.0,x\n3.0,oops,y\n")
+    return {
+        "image": (folder, "broken.png"),
+        "cifar": (cifar, "data_batch_1"),
+        "csv": (table, "oops"),
+        "missing": (tmp_path / "nope", "nope"),
+    }

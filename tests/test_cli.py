@@ -70,6 +70,33 @@ def test_user_errors_exit_2_without_traceback(args, needle):
     assert result.stderr.startswith("sslcore: error:") and needle in result.stderr
 
 
+@pytest.mark.parametrize("kind", ["image", "cifar", "csv"])
+def test_corrupt_files_exit_2_naming_the_problem(bad_files, kind):
+    path, needle = bad_files[kind]
+    result = run_cli("data", "show", str(path))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and needle in result.stderr
+
+
+@pytest.mark.parametrize("fraction", ["0", "1.5", "nan", "-0.1"])
+def test_label_fraction_outside_unit_interval(capsys, fraction):
+    assert cli.main(["data", "show", "wine", "--label-fraction", fraction]) == 2
+    err = capsys.readouterr().err
+    assert "fraction" in err and "(0, 1]" in err
+
+
+def test_label_fraction_shows_the_labelled_subset(capsys):
+    assert cli.main(["data", "show", "digits", "--label-fraction", "0.01", "--json"]) == 0
+    split = json.loads(capsys.readouterr().out)["split"]
+    assert split["labelled"]["num_samples"] == 10  # one per class at 1 % of ~720
+    assert set(split) == {"source", "target_train", "target_test", "labelled"}
+
+
+def test_dashboard_rejects_a_bad_port(capsys):
+    assert cli.main(["dashboard", "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err
+
+
 def test_unknown_subcommand_is_a_usage_error():
     result = run_cli("frobnicate")
     assert result.returncode == 2 and "invalid choice" in result.stderr

@@ -31,8 +31,14 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def run_setup(env_value: str) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "SSLCORE_CUDA": env_value, "HOME": str(ROOT)}
-    return subprocess.run([sys.executable, "setup.py", "--name"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "setup.py", "--name"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_setup_rejects_a_bad_cuda_knob():
@@ -49,6 +55,10 @@ def test_setup_refuses_cuda_with_a_cpu_torch():
 
 def test_ruff_lint_is_clean():
     pytest.importorskip("ruff", reason="ruff is in the test extras")
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout[-4000:]

@@ -32,4 +32,14 @@ inline ChannelAffine check_images_to_float_args(const at::Tensor& images,
   return make_channel_affine(mean.data(), std.data(), static_cast<int>(channels));
 }
 
+// The `out` of images_to_float.out: float32, contiguous, the shape of images, on its device.
+inline void check_images_to_float_out(const at::Tensor& images, const at::Tensor& out) {
+  check_dtype(out, at::kFloat, "out");
+  TORCH_CHECK_VALUE(out.sizes() == images.sizes(), "out: expected shape ", images.sizes(),
+                    " (that of images), got ", out.sizes());
+  TORCH_CHECK_VALUE(out.device() == images.device(), "out: expected a tensor on ",
+                    images.device(), " (that of images), got one on ", out.device());
+  TORCH_CHECK_VALUE(out.is_contiguous(), "out: expected a contiguous tensor");
+}
+
 }  // namespace sslcore

@@ -88,12 +88,28 @@ def test_split_chart_counts_add_up():
     assert total == 4000
 
 
-def test_missing_path_shows_error_and_app_keeps_running(tmp_path):
+@pytest.mark.parametrize("kind", ["missing", "image", "cifar", "csv"])
+def test_bad_path_shows_error_and_app_keeps_running(bad_files, kind):
+    path, needle = bad_files[kind]
     at = run_app()
     at.selectbox(key=Keys.DATASET).set_value(DISK).run()
-    at.text_input(key=Keys.PATH).input(str(tmp_path / "nope")).run()
+    at.text_input(key=Keys.PATH).input(str(path)).run()
     assert not at.exception, at.exception
-    assert at.error and "nope" in at.error[0].value
+    assert at.error and needle in at.error[0].value
     # The app recovers when a good dataset is chosen again.
     at.selectbox(key=Keys.DATASET).set_value("wine").run()
     assert not at.exception and not at.error
+
+
+def test_user_image_folder_loads(tmp_path):
+    from PIL import Image
+
+    for name, colour in [("cat", (200, 10, 10)), ("dog", (10, 10, 200))]:
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            Image.new("RGB", (12, 12), colour).save(tmp_path / name / f"{i}.png")
+    at = run_app()
+    at.selectbox(key=Keys.DATASET).set_value(DISK).run()
+    at.text_input(key=Keys.PATH).input(str(tmp_path)).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert set(captions(grid_spec(at))) == {"cat", "dog"}

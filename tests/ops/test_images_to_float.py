@@ -109,6 +109,19 @@ def test_opcheck():
     torch.library.opcheck(torch.ops.sslcore.images_to_float.default, (x[:, :1], [0.0], [1.0]))
 
 
+def test_torch_compile_into_buffer():
+    def step(t, buf):
+        ops.images_to_float(t, MEAN, STD, out=buf)
+        return buf.sum()
+
+    x = random_images((2, 3, 6, 6))
+    buf = torch.empty(x.shape)
+    got = torch.compile(step, fullgraph=True, backend="aot_eager")(x, buf)
+    want = ops.reference_images_to_float(x, MEAN, STD)
+    torch.testing.assert_close(buf, want, **tolerance("images_to_float"))
+    torch.testing.assert_close(got, want.sum(), rtol=1e-5, atol=1e-3)
+
+
 def test_torch_compile_fullgraph():
     fn = torch.compile(
         lambda t: ops.images_to_float(t, MEAN, STD) * 2.0, fullgraph=True, backend="eager"
@@ -159,3 +172,43 @@ def test_kernel_checks_its_own_arguments(args, match):
     """Direct torch.ops callers skip the Python checks: the C++ ones must catch the same errors."""
     with pytest.raises(Exception, match=match):
         torch.ops.sslcore.images_to_float(*args)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_out_variant_writes_into_the_given_buffer(device, layout):
+    x = random_images((3, 3, 9, 11), seed=7, device=device)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = torch.full(x.shape, float("nan"), device=device)
+    ptr = out.data_ptr()
+    got = ops.images_to_float(x, MEAN, STD, out=out)
+    assert got is out and out.data_ptr() == ptr
+    torch.testing.assert_close(
+        out, ops.reference_images_to_float(x, MEAN, STD), **tolerance("images_to_float")
+    )
+
+
+def test_out_variant_opcheck():
+    x = random_images((2, 3, 5, 4))
+    out = torch.empty(x.shape)
+    torch.library.opcheck(torch.ops.sslcore.images_to_float_into.default, (x, MEAN, STD, out))
+
+
+@pytest.mark.parametrize(
+    ("out", "error", "match"),
+    [
+        (torch.empty(2, 3, 4, 4, dtype=torch.float64), TypeError, "out: expected dtype"),
+        (torch.empty(2, 3, 4, 5), ValueError, r"out: expected shape \(2, 3, 4, 4\)"),
+        (torch.empty(2, 3, 4, 8)[..., ::2], ValueError, "out: expected a contiguous"),
+        ([0.0], TypeError, "out: expected a torch.Tensor"),
+    ],
+)
+def test_out_variant_bad_buffers(out, error, match):
+    with pytest.raises(error, match=match):
+        ops.images_to_float(random_images((2, 3, 4, 4)), out=out)
+
+
+def test_out_variant_kernel_checks():
+    x = random_images((2, 3, 4, 4))
+    with pytest.raises(Exception, match="out: expected shape"):
+        torch.ops.sslcore.images_to_float_into(x, [0.0] * 3, [1.0] * 3, torch.empty(2, 3, 4, 3))
