@@ -17,6 +17,15 @@ from setuptools import setup
 ROOT = Path(__file__).resolve().parent
 CSRC = ROOT / "csrc"
 
+try:
+    import torch  # noqa: F401  (the extension is compiled against this torch)
+except ImportError as exc:  # typically pip's build isolation, which hides the installed torch
+    raise SystemExit(
+        "sslcore's extension builds against the installed torch, which this build cannot import "
+        f"({exc}). Install torch first (pip install torch==2.13.0), then build with "
+        "`pip install --no-build-isolation -e .` (or run `bash scripts/run.sh test`)."
+    ) from exc
+
 
 def _want_cuda() -> bool:
     """Decides whether to build the CUDA sources, per SSLCORE_CUDA and what torch/nvcc offer."""
