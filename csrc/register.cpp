@@ -20,6 +20,14 @@ TORCH_LIBRARY(sslcore, m) {
   // The same into a caller's buffer: a reused batch buffer skips the page faults of fresh memory.
   // Mutates `out` and returns nothing, the form torch.compile can functionalise for custom ops.
   m.def("images_to_float_into(Tensor images, float[] mean, float[] std, Tensor(a!) out) -> ()");
+  // Views of a batch, one row of ViewParams each: crop+resize, flip, colour jitter in each view's
+  // order, grayscale, Gaussian blur, solarize, normalisation. uint8/float32 (N, C, H, W) ->
+  // float32 (V, C, h, w). csrc/augment/.
+  m.def(
+      "augment_views(Tensor images, Tensor source, Tensor crop, Tensor flip, Tensor jitter, "
+      "Tensor factors, Tensor order, Tensor grayscale, Tensor blur_sigma, Tensor solarize, "
+      "int[2] size, int blur_kernel_size, float solarize_threshold, float[] mean, float[] std) "
+      "-> Tensor");
 }
 
 namespace py = pybind11;

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from sslcore._ext import extension_available, warn_fallback
 
-__all__ = ["images_to_float", "reference_images_to_float"]
+if TYPE_CHECKING:
+    from sslcore.augment.params import ViewParams
+
+__all__ = [
+    "augment_views",
+    "images_to_float",
+    "reference_augment_views",
+    "reference_images_to_float",
+]
 
 Floats = float | Sequence[float] | torch.Tensor | None
 
@@ -123,12 +132,181 @@ def reference_images_to_float(
     return ((x - mean_t.view(1, -1, 1, 1)) / std_t.view(1, -1, 1, 1)).contiguous()
 
 
+def _check_augment_inputs(images: torch.Tensor, params: ViewParams) -> None:
+    """Checks images and every row of params, naming the argument, the view and the field."""
+    from sslcore.augment.params import ViewParams
+
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images: expected a torch.Tensor, got {type(images).__name__}")
+    if images.dtype not in (torch.uint8, torch.float32):
+        raise TypeError(f"images: expected dtype torch.uint8 or torch.float32, got {images.dtype}")
+    if images.dim() != 4:
+        raise ValueError(
+            f"images: expected a 4-D tensor of shape (N, C, H, W), got shape {tuple(images.shape)}"
+        )
+    n, c, height, width = images.shape
+    if c not in (1, 3):
+        raise ValueError(f"images: expected 1 or 3 channels in dim 1, got {c}")
+    if images.dtype == torch.float32 and images.numel() and not torch.isfinite(images).all():
+        raise ValueError("images: expected finite values, found NaN or inf")
+    if not isinstance(params, ViewParams):
+        raise TypeError(f"params: expected ViewParams, got {type(params).__name__}")
+    v = len(params)
+    for name in params.TENSOR_FIELDS:
+        t = getattr(params, name)
+        if t.device != images.device:
+            raise ValueError(
+                f"params.{name}: expected a tensor on {images.device} (that of "
+                f"images), got one on {t.device}"
+            )
+        if t.shape[0] != v:
+            raise ValueError(f"params.{name}: expected {v} rows (one per view), got {t.shape[0]}")
+    h, w = params.size
+    if h < 1 or w < 1:
+        raise ValueError(f"params.size: expected an output size of at least 1x1, got {h}x{w}")
+    if params.mean is not None and len(params.mean) != c:
+        raise ValueError(
+            f"params.mean: expected {c} values for {c}-channel images, got {len(params.mean)}"
+        )
+    if v == 0:
+        return
+
+    def fail(name: str, bad: torch.Tensor, what: str) -> None:
+        if bool(bad.any()):
+            view = int(bad.nonzero()[0, 0])
+            raise ValueError(f"params.{name}: view {view} {what}")
+
+    fail(
+        "source",
+        (params.source < 0) | (params.source >= n),
+        f"refers to an image outside the batch of {n}",
+    )
+    top, left, ch, cw = params.crop.unbind(1)
+    fail(
+        "crop",
+        (top < 0) | (left < 0) | (ch < 1) | (cw < 1) | (top + ch > height) | (left + cw > width),
+        f"has a box outside the {height}x{width} image",
+    )
+    f = params.factors
+    fail("factors", ~torch.isfinite(f).all(1), "has a NaN or infinite factor")
+    fail(
+        "factors",
+        (f[:, :3] < 0).any(1) | (f[:, 3].abs() > 0.5),
+        "expects brightness, contrast, saturation >= 0 and hue in [-0.5, 0.5]",
+    )
+    fail(
+        "order",
+        (params.order.sort(1).values != torch.arange(4, device=images.device)).any(1),
+        "is not a permutation of 0..3",
+    )
+    sigma = params.blur_sigma
+    fail("blur_sigma", ~torch.isfinite(sigma) | (sigma < 0), "is NaN, infinite or negative")
+
+
+def augment_views(images: torch.Tensor, params: ViewParams) -> torch.Tensor:
+    """Builds V views of a batch in one fused pass, one row of `params` per view.
+
+    Each view: crop + resize (antialiased bilinear), flip, colour jitter in the view's order,
+    grayscale, Gaussian blur, solarize, optional normalisation — torchvision's definitions on
+    float images in [0, 1] (sslcore.augment.functional; differences in sslcore.augment).
+
+    Args:
+        images: ``(N, C, H, W)`` uint8 (0..255) or float32 (0..1), C = 1 or 3, any strides.
+        params: ViewParams with V rows on the device of `images` (sslcore.augment).
+
+    Returns:
+        ``(V, C, h, w)`` float32 views, ``(h, w) = params.size``.
+    """
+    _check_augment_inputs(images, params)
+    mean = list(params.mean) if params.mean is not None else []
+    std = list(params.std) if params.std is not None else []
+    if _HAS_EXT:
+        return torch.ops.sslcore.augment_views(
+            images,
+            params.source,
+            params.crop,
+            params.flip,
+            params.jitter,
+            params.factors,
+            params.order,
+            params.grayscale,
+            params.blur_sigma,
+            params.solarize,
+            list(params.size),
+            params.blur_kernel_size,
+            float(params.solarize_threshold),
+            mean,
+            std,
+        )
+    warn_fallback()
+    return reference_augment_views(images, params)
+
+
+def reference_augment_views(images: torch.Tensor, params: ViewParams) -> torch.Tensor:
+    """Pure-PyTorch :func:`augment_views`, one view at a time, for clarity: the oracle."""
+    from sslcore.augment import functional as TF
+    from sslcore.augment.params import JITTER_OPS
+
+    _check_augment_inputs(images, params)
+    jitter_fns = {
+        "brightness": TF.adjust_brightness,
+        "contrast": TF.adjust_contrast,
+        "saturation": TF.adjust_saturation,
+        "hue": TF.adjust_hue,
+    }
+    x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+    views = []
+    for row in range(len(params)):
+        top, left, height, width = (int(t) for t in params.crop[row])
+        view = TF.resized_crop(x[int(params.source[row])], top, left, height, width, params.size)
+        if params.flip[row]:
+            view = view.flip(-1)
+        if params.jitter[row]:
+            for op in params.order[row].tolist():
+                view = jitter_fns[JITTER_OPS[op]](view, float(params.factors[row, op]))
+        if params.grayscale[row]:
+            view = TF.rgb_to_grayscale(view).expand_as(view)
+        view = TF.gaussian_blur(view, params.blur_kernel_size, float(params.blur_sigma[row]))
+        if params.solarize[row]:
+            view = TF.solarize(view, params.solarize_threshold)
+        if params.mean is not None:
+            mean = torch.tensor(params.mean, device=view.device).view(-1, 1, 1)
+            std = torch.tensor(params.std, device=view.device).view(-1, 1, 1)
+            view = (view - mean) / std
+        views.append(view)
+    if not views:
+        return x.new_empty((0, x.shape[1], *params.size))
+    return torch.stack(views).contiguous()
+
+
 if _HAS_EXT:
 
     @torch.library.register_fake("sslcore::images_to_float")
     def _images_to_float_fake(images, mean, std):
         torch._check(images.dim() == 4, lambda: "images: expected a 4-D tensor (N, C, H, W)")
         return images.new_empty(images.shape, dtype=torch.float32)
+
+    @torch.library.register_fake("sslcore::augment_views")
+    def _augment_views_fake(
+        images,
+        source,
+        crop,
+        flip,
+        jitter,
+        factors,
+        order,
+        grayscale,
+        blur_sigma,
+        solarize,
+        size,
+        blur_kernel_size,
+        solarize_threshold,
+        mean,
+        std,
+    ):  # shape and dtype only
+        return images.new_empty(
+            (source.shape[0], images.shape[1], size[0], size[1]), dtype=torch.float32
+        )
 
     @torch.library.register_fake("sslcore::images_to_float_into")
     def _images_to_float_into_fake(images, mean, std, out):  # mutates out only, returns nothing

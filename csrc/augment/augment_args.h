@@ -1,0 +1,90 @@
+// Argument checks of augment_views shared by the CPU and CUDA backends: shapes, dtypes and
+// devices. Value checks that need the params' contents (source in range, crop inside the image,
+// finite factors) run in the CPU backend and in sslcore.ops before a CUDA launch.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/util/ArrayRef.h>
+
+#include <cmath>
+
+#include "../common/checks.h"
+
+namespace sslcore {
+namespace augment {
+
+struct AugmentArgs {
+  const at::Tensor& images;
+  const at::Tensor& source;
+  const at::Tensor& crop;
+  const at::Tensor& flip;
+  const at::Tensor& jitter;
+  const at::Tensor& factors;
+  const at::Tensor& order;
+  const at::Tensor& grayscale;
+  const at::Tensor& blur_sigma;
+  const at::Tensor& solarize;
+  c10::ArrayRef<int64_t> size;
+  int64_t blur_kernel_size;
+  double solarize_threshold;
+  c10::ArrayRef<double> mean;
+  c10::ArrayRef<double> std;
+};
+
+inline void check_param(const at::Tensor& t, const char* name, at::ScalarType dtype, int64_t views,
+                        int64_t cols, const at::Tensor& images) {
+  check_dtype(t, dtype, name);
+  if (cols == 0) {
+    TORCH_CHECK_VALUE(t.dim() == 1 && t.size(0) == views, name, ": expected shape (", views,
+                      ",) (one row per view), got ", t.sizes());
+  } else {
+    TORCH_CHECK_VALUE(t.dim() == 2 && t.size(0) == views && t.size(1) == cols, name,
+                      ": expected shape (", views, ", ", cols, ") (one row per view), got ",
+                      t.sizes());
+  }
+  TORCH_CHECK_VALUE(t.device() == images.device(), name, ": expected a tensor on ",
+                    images.device(), " (that of images), got one on ", t.device());
+}
+
+// Checks everything but the params' values; returns the number of views.
+inline int64_t check_augment_args(const AugmentArgs& a) {
+  check_dim(a.images, 4, "images", "(N, C, H, W)");
+  TORCH_CHECK_TYPE(a.images.scalar_type() == at::kByte || a.images.scalar_type() == at::kFloat,
+                   "images: expected dtype uint8 or float32, got ", a.images.scalar_type());
+  const int64_t C = a.images.size(1);
+  TORCH_CHECK_VALUE(C == 1 || C == 3, "images: expected 1 or 3 channels in dim 1, got ", C);
+  const int64_t V = a.source.dim() == 1 ? a.source.size(0) : -1;
+  TORCH_CHECK_VALUE(V >= 0, "source: expected a 1-D tensor (V,), got shape ", a.source.sizes());
+  check_param(a.source, "source", at::kLong, V, 0, a.images);
+  check_param(a.crop, "crop", at::kLong, V, 4, a.images);
+  check_param(a.flip, "flip", at::kBool, V, 0, a.images);
+  check_param(a.jitter, "jitter", at::kBool, V, 0, a.images);
+  check_param(a.factors, "factors", at::kFloat, V, 4, a.images);
+  check_param(a.order, "order", at::kLong, V, 4, a.images);
+  check_param(a.grayscale, "grayscale", at::kBool, V, 0, a.images);
+  check_param(a.blur_sigma, "blur_sigma", at::kFloat, V, 0, a.images);
+  check_param(a.solarize, "solarize", at::kBool, V, 0, a.images);
+  TORCH_CHECK_VALUE(a.size.size() == 2 && a.size[0] >= 1 && a.size[1] >= 1,
+                    "size: expected (h, w) with h, w >= 1, got ", a.size);
+  TORCH_CHECK_VALUE(a.blur_kernel_size >= 1 && a.blur_kernel_size % 2 == 1,
+                    "blur_kernel_size: expected an odd positive int, got ", a.blur_kernel_size);
+  TORCH_CHECK_VALUE(a.blur_kernel_size / 2 < std::min(a.size[0], a.size[1]),
+                    "blur_kernel_size: ", a.blur_kernel_size,
+                    " taps need an output side of at least ", a.blur_kernel_size / 2 + 1,
+                    " for reflect padding, got size ", a.size);
+  TORCH_CHECK_VALUE(std::isfinite(a.solarize_threshold),
+                    "solarize_threshold: expected a finite value, got ", a.solarize_threshold);
+  TORCH_CHECK_VALUE(a.mean.size() == a.std.size() &&
+                        (a.mean.empty() || static_cast<int64_t>(a.mean.size()) == C),
+                    "mean, std: expected none or ", C, " values each, got ", a.mean.size(),
+                    " and ", a.std.size());
+  for (size_t c = 0; c < a.mean.size(); ++c) {
+    TORCH_CHECK_VALUE(std::isfinite(a.mean[c]), "mean: expected finite values, got ", a.mean[c]);
+    TORCH_CHECK_VALUE(std::isfinite(a.std[c]) && a.std[c] > 0,
+                      "std: expected finite positive values, got ", a.std[c]);
+  }
+  return V;
+}
+
+}  // namespace augment
+}  // namespace sslcore
