@@ -22,9 +22,11 @@ differs, and why:
 
 from sslcore.augment.params import JITTER_OPS, ViewParams, sample_view_params
 from sslcore.augment.spec import ViewSpec, default_blur_kernel_size
+from sslcore.augment.views import ViewAugment
 
 __all__ = [
     "JITTER_OPS",
+    "ViewAugment",
     "ViewParams",
     "ViewSpec",
     "default_blur_kernel_size",
