@@ -59,7 +59,10 @@ def get_extensions() -> list:
     defines = [f'-DSSLCORE_TORCH_VERSION="{torch.__version__}"'] + (
         ["-DSSLCORE_DEBUG"] if debug else []
     )
-    cxx = [*opt, "-fopenmp", "-std=c++17", *defines]
+    # -fno-trapping-math: no code here relies on floating-point traps, and without it GCC will
+    # not turn float selects into blends, so per-pixel loops (hue, clamps) stay scalar. Results
+    # are unchanged (this is not -ffast-math).
+    cxx = [*opt, "-fopenmp", "-std=c++17", "-fno-trapping-math", *defines]
     kwargs: dict = {
         "extra_compile_args": {"cxx": cxx},
         "extra_link_args": ["-fopenmp"] + (["-g"] if debug else []),

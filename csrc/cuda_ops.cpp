@@ -2,11 +2,14 @@
 // torch's current stream. Compiled only when the extension is built with CUDA.
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime.h>
 #include <torch/library.h>
 
+#include "augment/augment_args.h"
+#include "augment/augment_cuda.h"
 #include "convert/convert_args.h"
 
 namespace sslcore {
@@ -48,9 +51,62 @@ void images_to_float_into_cuda(const at::Tensor& images, c10::ArrayRef<double> m
   images_to_float_launch(images, affine, out);
 }
 
+// Shapes, dtypes and devices are checked here; the params' values (source in range, boxes inside
+// the image, finite factors) are checked by sslcore.ops before launch, since reading them here
+// would synchronise the stream. The kernels clamp indices, so a direct caller's bad values can
+// give wrong views but never read out of bounds.
+at::Tensor augment_views_cuda(const at::Tensor& images, const at::Tensor& source,
+                              const at::Tensor& crop, const at::Tensor& flip,
+                              const at::Tensor& jitter, const at::Tensor& factors,
+                              const at::Tensor& order, const at::Tensor& grayscale,
+                              const at::Tensor& blur_sigma, const at::Tensor& solarize,
+                              c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,
+                              double solarize_threshold, c10::ArrayRef<double> mean,
+                              c10::ArrayRef<double> std) {
+  check_device(images, c10::DeviceType::CUDA, "images");
+  const c10::cuda::CUDAGuard guard(images.device());
+  const at::Tensor src = source.contiguous(), box = crop.contiguous(), fl = flip.contiguous(),
+                   ji = jitter.contiguous(), fa = factors.contiguous(), od = order.contiguous(),
+                   gr = grayscale.contiguous(), bs = blur_sigma.contiguous(),
+                   so = solarize.contiguous();
+  const augment::AugmentArgs a{images, src,  box,  fl,   ji,  fa, od, gr, bs, so, size,
+                               blur_kernel_size, solarize_threshold, mean, std};
+  const int64_t V = augment::check_augment_args(a);
+  const int64_t C = images.size(1);
+  at::Tensor out = at::empty({V, C, size[0], size[1]}, images.options().dtype(at::kFloat));
+  if (out.numel() == 0) return out;
+  TORCH_CHECK_VALUE(images.size(0) > 0, "images: an empty batch cannot have ", V, " views");
+
+  augment::DeviceViews p{src.const_data_ptr<int64_t>(), box.const_data_ptr<int64_t>(),
+                         fl.const_data_ptr<bool>(),     ji.const_data_ptr<bool>(),
+                         fa.const_data_ptr<float>(),    od.const_data_ptr<int64_t>(),
+                         gr.const_data_ptr<bool>(),     bs.const_data_ptr<float>(),
+                         so.const_data_ptr<bool>()};
+  augment::AugmentShape s{};
+  s.V = V, s.N = images.size(0), s.C = C, s.H = images.size(2), s.W = images.size(3);
+  s.sN = images.stride(0), s.sC = images.stride(1), s.sH = images.stride(2);
+  s.sW = images.stride(3), s.oh = size[0], s.ow = size[1];
+  s.taps = static_cast<int>(blur_kernel_size);
+  s.threshold = static_cast<float>(solarize_threshold);
+  for (int64_t c = 0; c < 3; ++c) {
+    const bool norm = !mean.empty() && c < C;
+    s.scale[c] = norm ? static_cast<float>(1.0 / std[c]) : 1.f;
+    s.shift[c] = norm ? static_cast<float>(-mean[c] / std[c]) : 0.f;
+  }
+  at::Tensor tmp = at::empty_like(out);
+  at::Tensor gauss = at::empty({V * s.taps}, out.options());
+  const cudaError_t err = augment::launch_augment_views(
+      images.const_data_ptr(), images.scalar_type() == at::kByte, p, s,
+      out.mutable_data_ptr<float>(), tmp.mutable_data_ptr<float>(),
+      gauss.mutable_data_ptr<float>(), c10::cuda::getCurrentCUDAStream());
+  TORCH_CHECK(err == cudaSuccess, "augment_views: CUDA launch failed: ", cudaGetErrorString(err));
+  return out;
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(sslcore, CUDA, m) {
+  m.impl("augment_views", &augment_views_cuda);
   m.impl("images_to_float", &images_to_float_cuda);
   m.impl("images_to_float_into", &images_to_float_into_cuda);
 }

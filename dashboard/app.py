@@ -24,6 +24,7 @@ state.init()
 
 PAGES = [
     st.Page("app_pages/data_explorer.py", title="Data", icon="🗂️", url_path="data", default=True),
+    st.Page("app_pages/views.py", title="Views", icon="🔀", url_path="views"),
 ]
 navigation = st.navigation(PAGES)
 

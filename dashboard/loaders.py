@@ -11,9 +11,19 @@ from typing import Any
 import streamlit as st
 import torch
 
+from sslcore import ops
+from sslcore.augment import ViewSpec, sample_view_params
 from sslcore.data import Dataset, SourceTargetSplit, label_subset, load_dataset, split_source_target
 
-__all__ = ["dataset", "labelled_subset", "sample_indices", "split"]
+__all__ = [
+    "VIEW_SOURCES",
+    "dataset",
+    "labelled_subset",
+    "sample_indices",
+    "split",
+    "view_batch",
+    "view_sources",
+]
 
 # Options of each embedded dataset that the explorer exposes, with the image sizes offered.
 OPTIONS: dict[str, tuple[str, ...]] = {
@@ -67,3 +77,36 @@ def sample_indices(n: int, count: int, seed: int) -> torch.Tensor:
     """`count` distinct indices out of `n`, seeded (what the sample grid shows)."""
     g = torch.Generator().manual_seed(seed)
     return torch.randperm(n, generator=g)[: min(count, n)]
+
+
+# The image datasets the Views page augments, with the options it loads them with: small enough
+# to load in well under a second, large enough for a timing batch of 256; digits are resized from
+# their shipped 8x8 so that crops of them still show a digit.
+VIEW_SOURCES: dict[str, tuple[tuple[str, Any], ...]] = {
+    "shapes": (("n", 256), ("seed", 0), ("size", 32)),
+    "digits": (("size", 32),),
+}
+
+
+def view_sources(name: str) -> Dataset:
+    """The cached dataset the Views page takes its source images from."""
+    return dataset(name, VIEW_SOURCES[name])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def view_batch(
+    name: str, count: int, specs: tuple[ViewSpec, ...], seed: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[dict[str, Any]]]:
+    """Views of `count` source images of a dataset, one per spec per image, seeded.
+
+    Returns:
+        indices ``(count,)`` of the source images in the dataset, the originals ``(count, C, H,
+        W)`` uint8, the views ``(len(specs) · count, C, h, w)`` float32 (row ``j · count + i`` is
+        view j of image i) and the params' rows (ViewParams.rows()).
+    """
+    data = view_sources(name)
+    idx = sample_indices(len(data), count, 0)  # the same sources for every seed and recipe
+    originals = data.x[idx]
+    g = torch.Generator().manual_seed(seed)
+    params = sample_view_params(list(specs), originals.shape, views=len(specs), generator=g)
+    return idx, originals, ops.augment_views(originals, params), params.rows()

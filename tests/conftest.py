@@ -11,6 +11,14 @@ import torch
 # images_to_float folds (x/255 - m)/s into one multiply-add: a few float32 ulp of |out| <= ~1/s.
 TOLERANCES: dict[str, dict[torch.dtype, dict[str, float]]] = {
     "images_to_float": {torch.float32: {"atol": 2e-6, "rtol": 2e-6}},
+    # augment_views vs reference_augment_views: float32 all the way, different summation orders
+    # (separable vs 2-D blur, double vs float means); observed max |error| ~3e-6 on [0, 1] values,
+    # up to 1/std times that after normalisation.
+    "augment_views": {torch.float32: {"atol": 2e-5, "rtol": 1e-5}},
+    # ... vs kornia's functional ops on the same params: kornia's luma weights are 0.299 (vs
+    # torchvision's 0.2989) and its hue goes through radians, so those ops get a wider bound.
+    "augment_views_kornia": {torch.float32: {"atol": 1e-5, "rtol": 1e-5}},
+    "augment_views_kornia_luma": {torch.float32: {"atol": 2e-4, "rtol": 0.0}},
 }
 
 

@@ -32,6 +32,7 @@ def test_release_build_is_cpu_o3_openmp(setup_module, monkeypatch):
     assert ext.name == "sslcore._C"
     cxx = ext.extra_compile_args["cxx"]
     assert "-O3" in cxx and "-fopenmp" in cxx and "-fopenmp" in ext.extra_link_args
+    assert "-fno-trapping-math" in cxx and "-ffast-math" not in cxx
     assert not any(s.endswith(".cu") for s in ext.sources)
     assert "csrc/register.cpp" in ext.sources and "csrc/convert/convert_cpu.cpp" in ext.sources
     assert f'-DSSLCORE_TORCH_VERSION="{torch.__version__}"' in cxx

@@ -53,10 +53,11 @@ def test_setup_refuses_cuda_with_a_cpu_torch():
     assert run_setup("auto").returncode == 0
 
 
-def test_ruff_lint_is_clean():
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_ruff_is_clean(command):
     pytest.importorskip("ruff", reason="ruff is in the test extras")
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
+        [sys.executable, "-m", "ruff", *command, "--no-cache", str(ROOT)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -19,11 +19,13 @@ namespace {
 
 // Per-thread working memory, grown on demand and reused across views.
 struct Scratch {
-  std::vector<float> buf;  // (C, oh, ow): the view being built
-  std::vector<float> tmp;  // (C, rows, ow): horizontal pass of resample / blur
-  std::vector<float> wx, wy, gauss;
-  std::vector<int64_t> x0, y0;
-  std::vector<int> xn, yn;
+  std::vector<float> buf;   // (C, oh, ow): the view being built
+  std::vector<float> tmp;   // (C, rows, ow): horizontal pass of resample / blur
+  std::vector<float> line;  // one padded source or output row
+  std::vector<float> wx, wy, gauss;  // taps, structure of arrays: w[j * n + i]
+  std::vector<int32_t> x0;
+  std::vector<int64_t> y0;
+  std::vector<int> yn;
 };
 
 // Checks one view's values, naming the view and the field, and unpacks them.
@@ -64,49 +66,167 @@ ViewRow read_row(const AugmentArgs& a, int64_t v, int64_t N, int64_t H, int64_t 
   return row;
 }
 
-// Crop + resize (+ flip) of one view into s.buf: horizontal pass over the crop's rows into
-// s.tmp, then a vertical pass that is a sum of whole rows (vectorised).
+// Horizontal resample of one row: out[x] = sum_j w[j][x] * row[x0[x] + j], every output with
+// exactly `taps` taps (zero weights pad the short ones) so the loop vectorises with gathers.
+SSL_CPU_CLONES void resample_row(const float* __restrict__ row, const int32_t* __restrict__ x0,
+                                 const float* __restrict__ w, int taps, int64_t n,
+                                 float* __restrict__ out) {
+  // 32-bit indices into `row` keep the loads vectorisable as gathers.
+  if (taps == 3) {
+    const float *w0 = w, *w1 = w + n, *w2 = w + 2 * n;
+    for (int64_t x = 0; x < n; ++x) {
+      const int32_t i = x0[x];
+      out[x] = w0[x] * row[i] + w1[x] * row[i + 1] + w2[x] * row[i + 2];
+    }
+    return;
+  }
+  for (int64_t x = 0; x < n; ++x) out[x] = w[x] * row[x0[x]];
+  for (int j = 1; j < taps; ++j) {
+    const float* wj = w + j * n;
+    for (int64_t x = 0; x < n; ++x) {
+      const int32_t i = x0[x] + j;
+      out[x] += wj[x] * row[i];
+    }
+  }
+}
+
+// Weighted sums of rows, out[x] = sum_k w[k] * rows[k][x], the core of every vertical pass and
+// of the horizontal blur (rows[k] = row + k). Blocks of 16 outputs stay in registers across all
+// taps: one load and one FMA per tap and block, instead of reloading and storing out each tap.
+constexpr int64_t kBlock = 16;
+
+template <typename RowAt>
+inline void weighted_rows(RowAt row_at, const float* __restrict__ w, int taps, int64_t n,
+                          float* __restrict__ out) {
+  int64_t x = 0;
+  for (; x + kBlock <= n; x += kBlock) {
+    float acc[kBlock];
+    for (int l = 0; l < kBlock; ++l) acc[l] = 0.f;
+    for (int k = 0; k < taps; ++k) {
+      const float* __restrict__ src = row_at(k) + x;
+      const float wk = w[k];
+      for (int l = 0; l < kBlock; ++l) acc[l] += wk * src[l];
+    }
+    for (int l = 0; l < kBlock; ++l) out[x + l] = acc[l];
+  }
+  for (; x < n; ++x) {
+    float acc = 0.f;
+    for (int k = 0; k < taps; ++k) acc += w[k] * row_at(k)[x];
+    out[x] = acc;
+  }
+}
+
+// out[x] = sum_j w[j] * rows[j * stride + x]: a vertical pass over consecutive rows.
+SSL_CPU_CLONES void sum_rows(const float* __restrict__ rows, int64_t stride,
+                             const float* __restrict__ w, int taps, int64_t n,
+                             float* __restrict__ out) {
+  weighted_rows([=](int k) { return rows + k * stride; }, w, taps, n, out);
+}
+
+// Source row → float (uint8 scaled to [0, 1]), with `pad` zeros after it for the padded taps.
+template <typename src_t>
+void load_row(const src_t* src, int64_t stride, int64_t n, float scale, int pad, float* out) {
+  if (stride == 1) {
+    for (int64_t x = 0; x < n; ++x) out[x] = static_cast<float>(src[x]) * scale;
+  } else {
+    for (int64_t x = 0; x < n; ++x) out[x] = static_cast<float>(src[x * stride]) * scale;
+  }
+  for (int j = 0; j < pad; ++j) out[n + j] = 0.f;
+}
+
+// Crop + resize (+ flip) of one view into s.buf: a horizontal pass over the crop rows any output
+// reads, into s.tmp, then a vertical pass of whole-row sums.
 template <typename src_t>
 void resample(const src_t* img, int64_t sC, int64_t sH, int64_t sW, int64_t C, const ViewRow& row,
               int64_t oh, int64_t ow, float value_scale, Scratch& s) {
   const float scx = aa_scale(row.width, ow), scy = aa_scale(row.height, oh);
   const int mx = aa_max_taps(scx), my = aa_max_taps(scy);
-  s.wx.resize(ow * mx), s.x0.resize(ow), s.xn.resize(ow);
-  s.wy.resize(oh * my), s.y0.resize(oh), s.yn.resize(oh);
+  s.wx.assign(static_cast<size_t>(mx) * ow, 0.f);
+  s.x0.resize(ow);
+  std::vector<float>& w = s.gauss;  // one output's taps, before spreading into s.wx
+  w.resize(std::max(mx, my));
   for (int64_t x = 0; x < ow; ++x) {
-    float* w = &s.wx[x * mx];
-    s.x0[x] = aa_taps(x, row.width, scx, w, s.xn[x]);
-    for (int j = 0; j < s.xn[x]; ++j) w[j] *= value_scale;  // uint8 → [0, 1] folded in
+    int n = 0;
+    const int64_t xmin = aa_taps(row.flip ? ow - 1 - x : x, row.width, scx, w.data(), n);
+    s.x0[x] = static_cast<int32_t>(xmin);
+    for (int j = 0; j < n; ++j) s.wx[j * ow + x] = w[j];
   }
+  s.wy.resize(static_cast<size_t>(my) * oh), s.y0.resize(oh), s.yn.resize(oh);
   for (int64_t y = 0; y < oh; ++y) s.y0[y] = aa_taps(y, row.height, scy, &s.wy[y * my], s.yn[y]);
   const int64_t r0 = s.y0[0], r1 = s.y0[oh - 1] + s.yn[oh - 1];  // crop rows any output reads
   const int64_t rows = r1 - r0;
   s.tmp.resize(std::max<size_t>(s.tmp.size(), C * rows * ow));
   s.buf.resize(std::max<size_t>(s.buf.size(), C * oh * ow));
+  s.line.resize(std::max<size_t>(s.line.size(), row.width + mx));
 
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t r = 0; r < rows; ++r) {
       const src_t* src = img + c * sC + (row.top + r0 + r) * sH + row.left * sW;
-      float* out = &s.tmp[(c * rows + r) * ow];
-      for (int64_t x = 0; x < ow; ++x) {
-        const float* w = &s.wx[x * mx];
-        const src_t* p = src + s.x0[x] * sW;
-        float acc = 0.f;
-        for (int j = 0; j < s.xn[x]; ++j) acc += w[j] * static_cast<float>(p[j * sW]);
-        out[row.flip ? ow - 1 - x : x] = acc;
-      }
+      load_row(src, sW, row.width, value_scale, mx, s.line.data());
+      resample_row(s.line.data(), s.x0.data(), s.wx.data(), mx, ow, &s.tmp[(c * rows + r) * ow]);
     }
     for (int64_t y = 0; y < oh; ++y) {
-      float* out = &s.buf[(c * oh + y) * ow];
-      const float* w = &s.wy[y * my];
-      const float* in = &s.tmp[(c * rows + s.y0[y] - r0) * ow];
-      for (int64_t x = 0; x < ow; ++x) out[x] = w[0] * in[x];
-      for (int j = 1; j < s.yn[y]; ++j) {
-        const float* in_j = in + j * ow;
-        for (int64_t x = 0; x < ow; ++x) out[x] += w[j] * in_j[x];
-      }
+      sum_rows(&s.tmp[(c * rows + s.y0[y] - r0) * ow], ow, &s.wy[y * my], s.yn[y], ow,
+               &s.buf[(c * oh + y) * ow]);
     }
   }
+}
+
+SSL_CPU_CLONES void brightness(float* __restrict__ x, int64_t n, float f) {
+  for (int64_t i = 0; i < n; ++i) x[i] = clamp01(f * x[i]);
+}
+
+// Means accumulate in double across 8 lanes: exact enough for millions of pixels, and the lanes
+// (independent sums) let the loop vectorise, which one ordered sum would forbid.
+SSL_CPU_CLONES float mean_luma(const float* __restrict__ r, const float* __restrict__ g,
+                               const float* __restrict__ b, int64_t n) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; ++l) lane[l] += luma(r[i + l], g[i + l], b[i + l]);
+  }
+  double sum = 0.0;
+  for (; i < n; ++i) sum += luma(r[i], g[i], b[i]);
+  for (int l = 0; l < 8; ++l) sum += lane[l];
+  return static_cast<float>(sum / static_cast<double>(n));
+}
+
+SSL_CPU_CLONES float mean_plane(const float* __restrict__ x, int64_t n) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; ++l) lane[l] += x[i + l];
+  }
+  double sum = 0.0;
+  for (; i < n; ++i) sum += x[i];
+  for (int l = 0; l < 8; ++l) sum += lane[l];
+  return static_cast<float>(sum / static_cast<double>(n));
+}
+
+SSL_CPU_CLONES void blend_const(float* __restrict__ x, int64_t n, float other, float f) {
+  for (int64_t i = 0; i < n; ++i) x[i] = blend(x[i], other, f);
+}
+
+SSL_CPU_CLONES void saturation(float* __restrict__ r, float* __restrict__ g,
+                               float* __restrict__ b, int64_t n, float f) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float l = luma(r[i], g[i], b[i]);
+    r[i] = blend(r[i], l, f), g[i] = blend(g[i], l, f), b[i] = blend(b[i], l, f);
+  }
+}
+
+SSL_CPU_CLONES void hue(float* __restrict__ r, float* __restrict__ g, float* __restrict__ b,
+                        int64_t n, float shift) {
+  for (int64_t i = 0; i < n; ++i) {
+    float rr = r[i], gg = g[i], bb = b[i];
+    adjust_hue_pixel(rr, gg, bb, shift);
+    r[i] = rr, g[i] = gg, b[i] = bb;
+  }
+}
+
+SSL_CPU_CLONES void grayscale(float* __restrict__ r, float* __restrict__ g, float* __restrict__ b,
+                              int64_t n) {
+  for (int64_t i = 0; i < n; ++i) r[i] = g[i] = b[i] = luma(r[i], g[i], b[i]);
 }
 
 // Colour jitter in the view's order, then grayscale, in place on s.buf (planes of P pixels).
@@ -119,39 +239,67 @@ void colour(const ViewRow& row, int64_t C, int64_t P, Scratch& s) {
       const int op = row.order[k];
       const float f = row.factor[op];
       if (op == kBrightness) {
-        for (int64_t i = 0; i < C * P; ++i) r[i] = clamp01(f * r[i]);
+        brightness(r, C * P, f);
       } else if (op == kContrast) {
-        double sum = 0.0;  // the image's mean luma, accumulated in double
-        if (C == 3) {
-          for (int64_t i = 0; i < P; ++i) sum += luma(r[i], g[i], b[i]);
-        } else {
-          for (int64_t i = 0; i < P; ++i) sum += r[i];
-        }
-        const float mean = static_cast<float>(sum / static_cast<double>(P));
-        for (int64_t i = 0; i < C * P; ++i) r[i] = blend(r[i], mean, f);
+        blend_const(r, C * P, C == 3 ? mean_luma(r, g, b, P) : mean_plane(r, P), f);
       } else if (op == kSaturation && C == 3) {
-        for (int64_t i = 0; i < P; ++i) {
-          const float l = luma(r[i], g[i], b[i]);
-          r[i] = blend(r[i], l, f), g[i] = blend(g[i], l, f), b[i] = blend(b[i], l, f);
-        }
+        saturation(r, g, b, P, f);
       } else if (op == kHue && C == 3 && f != 0.f) {
-        for (int64_t i = 0; i < P; ++i) adjust_hue_pixel(r[i], g[i], b[i], f);
+        hue(r, g, b, P, f);
       }
     }
   }
-  if (row.gray && C == 3) {
-    for (int64_t i = 0; i < P; ++i) r[i] = g[i] = b[i] = luma(r[i], g[i], b[i]);
-  }
+  if (row.gray && C == 3) grayscale(r, g, b, P);
 }
 
 // Solarize + normalise one row of values and store it.
-inline void finish_row(const float* in, float* out, int64_t n, bool solar, float threshold,
-                       float scale, float shift) {
+SSL_CPU_CLONES void finish_row(const float* __restrict__ in, float* __restrict__ out, int64_t n,
+                               bool solar, float threshold, float scale, float shift) {
   if (solar) {
     for (int64_t x = 0; x < n; ++x) out[x] = solarize(in[x], threshold) * scale + shift;
   } else {
     for (int64_t x = 0; x < n; ++x) out[x] = in[x] * scale + shift;
   }
+}
+
+// out[x] = sum_k w[k] * in[x + k] over a row padded by reflection: the horizontal blur.
+// (Taps outer, outputs inner: with shifted reads of one row this vectorises better than blocks.)
+SSL_CPU_CLONES void blur_row(const float* __restrict__ in, const float* __restrict__ w, int taps,
+                             int64_t n, float* __restrict__ out) {
+  for (int64_t x = 0; x < n; ++x) out[x] = w[0] * in[x];
+  for (int k = 1; k < taps; ++k) {
+    const float wk = w[k];
+    const float* src = in + k;
+    for (int64_t x = 0; x < n; ++x) out[x] += wk * src[x];
+  }
+}
+
+// out[x] = sum_k w[k] * rows[k][x]: the vertical blur of one output row.
+SSL_CPU_CLONES void blur_column(const float* const* rows, const float* __restrict__ w, int taps,
+                                int64_t n, float* __restrict__ out) {
+  weighted_rows([=](int k) { return rows[k]; }, w, taps, n, out);
+}
+
+// The Gaussian's taps, normalised over the full kernel as torchvision does; the outermost taps
+// whose combined weight is below float resolution (2^-24) are then dropped, which changes no
+// result by more than that and halves the work for small sigmas. Returns the radius kept.
+int gaussian_taps(int taps, float sigma, std::vector<float>& w) {
+  w.resize(taps);
+  float total = 0.f;
+  for (int k = 0; k < taps; ++k) total += (w[k] = gaussian_tap(k, taps, sigma));
+  for (int k = 0; k < taps; ++k) w[k] /= total;
+  int radius = taps / 2;
+  float dropped = 0.f;
+  while (radius > 0) {
+    const float edge = w[taps / 2 - radius] + w[taps / 2 + radius];
+    if (dropped + edge > 5.9604645e-8f) break;
+    dropped += edge;
+    --radius;
+  }
+  const int first = taps / 2 - radius;
+  for (int k = 0; k < 2 * radius + 1; ++k) w[k] = w[first + k];
+  w.resize(2 * radius + 1);
+  return radius;
 }
 
 // Blur (separable, reflect), solarize and normalisation, writing the view to `out`.
@@ -165,37 +313,25 @@ void blur_and_store(const ViewRow& row, int64_t C, int64_t oh, int64_t ow, int64
     }
     return;
   }
-  s.gauss.resize(taps);
-  float total = 0.f;
-  for (int k = 0; k < taps; ++k) total += (s.gauss[k] = gaussian_tap(k, taps, row.sigma));
-  for (int k = 0; k < taps; ++k) s.gauss[k] /= total;
-  const float* gk = s.gauss.data();
-  const int64_t pad = taps / 2;
+  std::vector<float>& gk = s.gauss;
+  const int64_t R = gaussian_taps(static_cast<int>(taps), row.sigma, gk);
+  const int kept = static_cast<int>(2 * R + 1);
   s.tmp.resize(std::max<size_t>(s.tmp.size(), C * P));
-  std::vector<float> line(ow);  // one output row before solarize/normalise
+  s.line.resize(std::max<size_t>(s.line.size(), std::max(ow + 2 * R, ow)));
+  std::vector<const float*> src_rows(kept);
   for (int64_t c = 0; c < C; ++c) {
     const float* in = &s.buf[c * P];
     float* h = &s.tmp[c * P];
-    for (int64_t y = 0; y < oh; ++y) {  // horizontal pass, borders by reflection
+    for (int64_t y = 0; y < oh; ++y) {  // horizontal: pad the row by reflection, then taps
       const float* src = in + y * ow;
-      float* dst = h + y * ow;
-      for (int64_t x = 0; x < ow; ++x) dst[x] = 0.f;
-      for (int64_t k = 0; k < taps; ++k) {
-        const float w = gk[k];
-        const int64_t lo = std::max<int64_t>(0, pad - k), hi = std::min<int64_t>(ow, ow + pad - k);
-        for (int64_t x = 0; x < lo; ++x) dst[x] += w * src[reflect(x + k - pad, ow)];
-        for (int64_t x = lo; x < hi; ++x) dst[x] += w * src[x + k - pad];
-        for (int64_t x = hi; x < ow; ++x) dst[x] += w * src[reflect(x + k - pad, ow)];
-      }
+      float* padded = s.line.data();
+      for (int64_t x = -R; x < ow + R; ++x) padded[x + R] = src[reflect(x, ow)];
+      blur_row(padded, gk.data(), kept, ow, h + y * ow);
     }
-    for (int64_t y = 0; y < oh; ++y) {  // vertical pass: sums of whole rows
-      for (int64_t x = 0; x < ow; ++x) line[x] = 0.f;
-      for (int64_t k = 0; k < taps; ++k) {
-        const float w = gk[k];
-        const float* src = h + reflect(y + k - pad, oh) * ow;
-        for (int64_t x = 0; x < ow; ++x) line[x] += w * src[x];
-      }
-      finish_row(line.data(), out + c * P + y * ow, ow, row.solarize, threshold, scale[c],
+    for (int64_t y = 0; y < oh; ++y) {  // vertical: reflected rows, sums of whole rows
+      for (int k = 0; k < kept; ++k) src_rows[k] = h + reflect(y + k - R, oh) * ow;
+      blur_column(src_rows.data(), gk.data(), kept, ow, s.line.data());
+      finish_row(s.line.data(), out + c * P + y * ow, ow, row.solarize, threshold, scale[c],
                  shift[c]);
     }
   }

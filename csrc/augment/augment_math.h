@@ -81,38 +81,52 @@ SSL_HOST_DEVICE int64_t aa_taps(int64_t i, int64_t in_size, float scale, float* 
   return xmin;
 }
 
+// Max and min of three finite values as selects (fmaxf's NaN rules keep loops from vectorising).
+SSL_HOST_DEVICE float fmax3(float a, float b, float c) {
+  const float m = a > b ? a : b;
+  return m > c ? m : c;
+}
+SSL_HOST_DEVICE float fmin3(float a, float b, float c) {
+  const float m = a < b ? a : b;
+  return m < c ? m : c;
+}
+
 // ---- colour: torchvision's adjust_hue through HSV, one pixel ----
+// Branch-free (selects only) so CPU loops vectorise; same operations and rounding as
+// torchvision's _rgb2hsv / _hsv2rgb. x - floor(x) equals fmod(x, 1) exactly for x in [0, 2) and
+// torch.remainder(x, 1) for x in [-1, 2), the ranges that occur here.
 SSL_HOST_DEVICE void adjust_hue_pixel(float& r, float& g, float& b, float shift) {
-  const float maxc = fmaxf(r, fmaxf(g, b));
-  const float minc = fminf(r, fminf(g, b));
+  const float maxc = fmax3(r, g, b);
+  const float minc = fmin3(r, g, b);
   const bool eqc = maxc == minc;
   const float cr = maxc - minc;
   const float s = cr / (eqc ? 1.f : maxc);
   const float div = eqc ? 1.f : cr;
   const float rc = (maxc - r) / div, gc = (maxc - g) / div, bc = (maxc - b) / div;
-  const float hr = (maxc == r) ? (bc - gc) : 0.f;
-  const float hg = (maxc == g && maxc != r) ? (2.f + rc - bc) : 0.f;
-  const float hb = (maxc != g && maxc != r) ? (4.f + gc - rc) : 0.f;
-  float h = fmodf((hr + hg + hb) / 6.f + 1.f, 1.f);
-  // torch.remainder(h + shift, 1): fmod, moved into [0, 1) for negative results.
-  h = fmodf(h + shift, 1.f);
-  if (h != 0.f && h < 0.f) h += 1.f;
+  // Every value is computed before it is selected, and selects are not nested: a float op
+  // inside a conditional arm keeps GCC from if-converting, and so from vectorising. torchvision
+  // sums hr + hg + hb of which exactly one is non-zero; selecting that one is the same number.
+  const float dr = bc - gc, dg = 2.f + rc - bc, db = 4.f + gc - rc;
+  const float hgb = (maxc == g) ? dg : db;
+  const float hsum = (maxc == r) ? dr : hgb;
+  const float x = hsum / 6.f + 1.f;  // in [5/6, 11/6]
+  float h = x - floorf(x) + shift;   // hue in [0, 1), shifted into [-0.5, 1.5)
+  h = h - floorf(h);
   const float v = maxc;
   const float i = floorf(h * 6.f);
   const float f = h * 6.f - i;
-  int sector = static_cast<int>(i) % 6;
-  if (sector < 0) sector += 6;
+  const float i_minus_6 = i - 6.f;
+  const float sector = i >= 6.f ? i_minus_6 : i;  // torchvision: int(i) % 6
   const float p = clamp01(v * (1.f - s));
   const float q = clamp01(v * (1.f - s * f));
   const float t = clamp01(v * (1.f - s * (1.f - f)));
-  switch (sector) {
-    case 0: r = v; g = t; b = p; break;
-    case 1: r = q; g = v; b = p; break;
-    case 2: r = p; g = v; b = t; break;
-    case 3: r = p; g = q; b = v; break;
-    case 4: r = t; g = p; b = v; break;
-    default: r = v; g = p; b = q; break;
-  }
+  // Sector 0..5 → (r, g, b) = (v,t,p) (q,v,p) (p,v,t) (p,q,v) (t,p,v) (v,p,q).
+  const float r4 = sector < 5.f ? t : v, r2 = sector < 4.f ? p : r4, r1 = sector < 2.f ? q : r2;
+  const float g3 = sector < 4.f ? q : p, g1 = sector < 3.f ? v : g3;
+  const float b3 = sector < 5.f ? v : q, b2 = sector < 3.f ? t : b3;
+  r = sector < 1.f ? v : r1;
+  g = sector < 1.f ? t : g1;
+  b = sector < 2.f ? p : b2;
 }
 
 // ---- blur: torchvision's Gaussian taps and reflect padding ----

@@ -7,3 +7,12 @@
 #else
 #define SSL_HOST_DEVICE inline
 #endif
+
+// SSL_CPU_CLONES compiles a hot CPU loop twice, for x86-64-v3 (AVX2, FMA) and the baseline, and
+// picks one at load time (GCC function multi-versioning): fast where the CPU allows, no
+// -march=native in what users install.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define SSL_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SSL_CPU_CLONES
+#endif

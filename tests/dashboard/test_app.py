@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.state import DISK, Keys
 
 ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-PAGES = ["app_pages/data_explorer.py"]
+PAGES = ["app_pages/data_explorer.py", "app_pages/views.py"]
 
 
 def run_app() -> AppTest:
@@ -113,3 +113,14 @@ def test_user_image_folder_loads(tmp_path):
     at.text_input(key=Keys.PATH).input(str(tmp_path)).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert set(captions(grid_spec(at))) == {"cat", "dog"}
+
+
+def test_settings_survive_a_visit_to_another_page():
+    at = run_app()
+    at.slider(key=Keys.GRID_COUNT).set_value(24).run()
+    at.switch_page("app_pages/views.py").run()
+    assert not at.exception, at.exception
+    at.switch_page("app_pages/data_explorer.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key=Keys.GRID_COUNT).value == 24
+    assert len(captions(grid_spec(at))) == 24

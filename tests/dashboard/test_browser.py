@@ -120,3 +120,29 @@ def test_open_app_change_dataset_grid_changes(server_url, browser, tmp_path):
     out.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(out / "data_explorer_digits.png"), full_page=True)
     page.close()
+
+
+def test_views_page_regenerate_changes_views(server_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server_url}/views")
+    grid = page.locator(".js-plotly-plot").first
+    grid.locator(".annotation-text").first.wait_for(timeout=60_000)
+    image = grid.locator("image").first
+    before = image.get_attribute("href")
+    captions = grid.locator(".annotation-text").all_text_contents()
+    assert before and before.startswith("data:image/png")
+    assert len(captions) == 6 * 3  # 6 images × (original + 2 views), the defaults
+
+    page.get_by_role("button", name="Regenerate").click()
+    page.wait_for_function(
+        "(before) => document.querySelector('.js-plotly-plot image')"
+        "?.getAttribute('href') !== before",
+        arg=before,
+        timeout=60_000,
+    )
+    assert page.get_by_role("spinbutton", name="Seed").input_value() == "1"
+    assert image.get_attribute("href") != before
+    out = Path(os.environ.get("SSLCORE_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out / "views.png"), full_page=True)
+    page.close()
