@@ -23,8 +23,14 @@ st.set_page_config(page_title="sslcore", page_icon="🔬", layout="wide")
 state.init()
 
 PAGES = [
-    st.Page("app_pages/data_explorer.py", title="Data", icon="🗂️", url_path="data", default=True),
-    st.Page("app_pages/views.py", title="Views", icon="🔀", url_path="views"),
+    st.Page(
+        "app_pages/data_explorer.py",
+        title="Data",
+        icon=":material/dataset:",
+        url_path="data",
+        default=True,
+    ),
+    st.Page("app_pages/views.py", title="Views", icon=":material/filter:", url_path="views"),
 ]
 navigation = st.navigation(PAGES)
 

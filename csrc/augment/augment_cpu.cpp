@@ -21,11 +21,10 @@ namespace {
 struct Scratch {
   std::vector<float> buf;   // (C, oh, ow): the view being built
   std::vector<float> tmp;   // (C, rows, ow): horizontal pass of resample / blur
-  std::vector<float> line;  // one padded source or output row
+  std::vector<float> line;  // source rows as float; one padded row for the blur
   std::vector<float> wx, wy, gauss;  // taps, structure of arrays: w[j * n + i]
-  std::vector<int32_t> x0;
-  std::vector<int64_t> y0;
-  std::vector<int> yn;
+  std::vector<int64_t> x0, y0;
+  std::vector<int> xn, yn;
 };
 
 // Checks one view's values, naming the view and the field, and unpacks them.
@@ -66,30 +65,6 @@ ViewRow read_row(const AugmentArgs& a, int64_t v, int64_t N, int64_t H, int64_t 
   return row;
 }
 
-// Horizontal resample of one row: out[x] = sum_j w[j][x] * row[x0[x] + j], every output with
-// exactly `taps` taps (zero weights pad the short ones) so the loop vectorises with gathers.
-SSL_CPU_CLONES void resample_row(const float* __restrict__ row, const int32_t* __restrict__ x0,
-                                 const float* __restrict__ w, int taps, int64_t n,
-                                 float* __restrict__ out) {
-  // 32-bit indices into `row` keep the loads vectorisable as gathers.
-  if (taps == 3) {
-    const float *w0 = w, *w1 = w + n, *w2 = w + 2 * n;
-    for (int64_t x = 0; x < n; ++x) {
-      const int32_t i = x0[x];
-      out[x] = w0[x] * row[i] + w1[x] * row[i + 1] + w2[x] * row[i + 2];
-    }
-    return;
-  }
-  for (int64_t x = 0; x < n; ++x) out[x] = w[x] * row[x0[x]];
-  for (int j = 1; j < taps; ++j) {
-    const float* wj = w + j * n;
-    for (int64_t x = 0; x < n; ++x) {
-      const int32_t i = x0[x] + j;
-      out[x] += wj[x] * row[i];
-    }
-  }
-}
-
 // Weighted sums of rows, out[x] = sum_k w[k] * rows[k][x], the core of every vertical pass and
 // of the horizontal blur (rows[k] = row + k). Blocks of 16 outputs stay in registers across all
 // taps: one load and one FMA per tap and block, instead of reloading and storing out each tap.
@@ -117,57 +92,122 @@ inline void weighted_rows(RowAt row_at, const float* __restrict__ w, int taps, i
 }
 
 // out[x] = sum_j w[j] * rows[j * stride + x]: a vertical pass over consecutive rows.
+// (Resample passes have 1-3 taps: the plain taps-outer loop beats register blocks there.)
 SSL_CPU_CLONES void sum_rows(const float* __restrict__ rows, int64_t stride,
                              const float* __restrict__ w, int taps, int64_t n,
                              float* __restrict__ out) {
-  weighted_rows([=](int k) { return rows + k * stride; }, w, taps, n, out);
+  const float w0 = w[0];
+  for (int64_t x = 0; x < n; ++x) out[x] = w0 * rows[x];
+  for (int k = 1; k < taps; ++k) {
+    const float* __restrict__ in = rows + k * stride;
+    const float wk = w[k];
+    for (int64_t x = 0; x < n; ++x) out[x] += wk * in[x];
+  }
 }
 
-// Source row → float (uint8 scaled to [0, 1]), with `pad` zeros after it for the padded taps.
+// Source row → float (uint8 scaled to [0, 1]).
 template <typename src_t>
-void load_row(const src_t* src, int64_t stride, int64_t n, float scale, int pad, float* out) {
+void load_row(const src_t* src, int64_t stride, int64_t n, float scale, float* out) {
   if (stride == 1) {
     for (int64_t x = 0; x < n; ++x) out[x] = static_cast<float>(src[x]) * scale;
   } else {
     for (int64_t x = 0; x < n; ++x) out[x] = static_cast<float>(src[x * stride]) * scale;
   }
-  for (int j = 0; j < pad; ++j) out[n + j] = 0.f;
 }
 
-// Crop + resize (+ flip) of one view into s.buf: a horizontal pass over the crop rows any output
-// reads, into s.tmp, then a vertical pass of whole-row sums.
+// 8 × 8 tile transposes: out[c * out_stride + r] = in[r * in_stride + c]. With AVX2 it is the
+// classic 24-shuffle register transpose; otherwise plain loops.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SSL_HAVE_AVX2_TILE 1
+__attribute__((target("avx2"))) void tile8_avx2(const float* in, int64_t in_stride, float* out,
+                                                int64_t out_stride) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(in + i * in_stride);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(out + i * out_stride, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(out + (i + 4) * out_stride, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+#else
+const bool kHasAvx2 = false;
+#endif
+
+inline void tile_generic(const float* in, int64_t in_stride, int64_t rows, int64_t cols,
+                         float* out, int64_t out_stride) {
+  for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t r = 0; r < rows; ++r) out[c * out_stride + r] = in[r * in_stride + c];
+  }
+}
+
+// out (cols × rows) = transpose of in (rows × cols), tile by tile.
+void transpose(const float* in, int64_t rows, int64_t cols, float* out) {
+  constexpr int64_t T = 8;
+  for (int64_t r0 = 0; r0 < rows; r0 += T) {
+    for (int64_t c0 = 0; c0 < cols; c0 += T) {
+      const float* src = in + r0 * cols + c0;
+      float* dst = out + c0 * rows + r0;
+#ifdef SSL_HAVE_AVX2_TILE
+      if (kHasAvx2 && r0 + T <= rows && c0 + T <= cols) {
+        tile8_avx2(src, cols, dst, rows);
+        continue;
+      }
+#endif
+      tile_generic(src, cols, std::min(T, rows - r0), std::min(T, cols - c0), dst, rows);
+    }
+  }
+}
+
+// The view is built transposed, (ow, oh) per channel: both resample passes then become sums of
+// whole rows (vectorised, no gathers), and colour and blur do not care about the layout. The
+// final store transposes back (transpose_finish).
+//
+// Crop + resize (+ flip) of one view into s.buf (C, ow, oh): vertical taps over the source rows
+// (C, oh, cw) into s.tmp, transposed to (cw, oh), then horizontal taps over those rows.
 template <typename src_t>
 void resample(const src_t* img, int64_t sC, int64_t sH, int64_t sW, int64_t C, const ViewRow& row,
               int64_t oh, int64_t ow, float value_scale, Scratch& s) {
-  const float scx = aa_scale(row.width, ow), scy = aa_scale(row.height, oh);
+  const int64_t cw = row.width;
+  const float scx = aa_scale(cw, ow), scy = aa_scale(row.height, oh);
   const int mx = aa_max_taps(scx), my = aa_max_taps(scy);
-  s.wx.assign(static_cast<size_t>(mx) * ow, 0.f);
-  s.x0.resize(ow);
-  std::vector<float>& w = s.gauss;  // one output's taps, before spreading into s.wx
-  w.resize(std::max(mx, my));
-  for (int64_t x = 0; x < ow; ++x) {
-    int n = 0;
-    const int64_t xmin = aa_taps(row.flip ? ow - 1 - x : x, row.width, scx, w.data(), n);
-    s.x0[x] = static_cast<int32_t>(xmin);
-    for (int j = 0; j < n; ++j) s.wx[j * ow + x] = w[j];
+  s.wx.resize(static_cast<size_t>(mx) * ow), s.x0.resize(ow), s.xn.resize(ow);
+  for (int64_t x = 0; x < ow; ++x) {  // taps of output column x, already flipped
+    s.x0[x] = aa_taps(row.flip ? ow - 1 - x : x, cw, scx, &s.wx[x * mx], s.xn[x]);
   }
   s.wy.resize(static_cast<size_t>(my) * oh), s.y0.resize(oh), s.yn.resize(oh);
   for (int64_t y = 0; y < oh; ++y) s.y0[y] = aa_taps(y, row.height, scy, &s.wy[y * my], s.yn[y]);
   const int64_t r0 = s.y0[0], r1 = s.y0[oh - 1] + s.yn[oh - 1];  // crop rows any output reads
   const int64_t rows = r1 - r0;
-  s.tmp.resize(std::max<size_t>(s.tmp.size(), C * rows * ow));
+  s.line.resize(std::max<size_t>(s.line.size(), rows * cw));  // source rows as float
+  s.tmp.resize(std::max<size_t>(s.tmp.size(), 2 * oh * cw));  // vertical pass + its transpose
   s.buf.resize(std::max<size_t>(s.buf.size(), C * oh * ow));
-  s.line.resize(std::max<size_t>(s.line.size(), row.width + mx));
+  float* src_rows = s.line.data();
+  float* vert = s.tmp.data();
+  float* vert_t = vert + oh * cw;
 
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t r = 0; r < rows; ++r) {
-      const src_t* src = img + c * sC + (row.top + r0 + r) * sH + row.left * sW;
-      load_row(src, sW, row.width, value_scale, mx, s.line.data());
-      resample_row(s.line.data(), s.x0.data(), s.wx.data(), mx, ow, &s.tmp[(c * rows + r) * ow]);
+      load_row(img + c * sC + (row.top + r0 + r) * sH + row.left * sW, sW, cw, value_scale,
+               src_rows + r * cw);
     }
     for (int64_t y = 0; y < oh; ++y) {
-      sum_rows(&s.tmp[(c * rows + s.y0[y] - r0) * ow], ow, &s.wy[y * my], s.yn[y], ow,
-               &s.buf[(c * oh + y) * ow]);
+      sum_rows(src_rows + (s.y0[y] - r0) * cw, cw, &s.wy[y * my], s.yn[y], cw, vert + y * cw);
+    }
+    transpose(vert, oh, cw, vert_t);  // (cw, oh)
+    float* out = &s.buf[c * ow * oh];
+    for (int64_t x = 0; x < ow; ++x) {
+      sum_rows(vert_t + s.x0[x] * oh, oh, &s.wx[x * mx], s.xn[x], oh, out + x * oh);
     }
   }
 }
@@ -252,14 +292,21 @@ void colour(const ViewRow& row, int64_t C, int64_t P, Scratch& s) {
   if (row.gray && C == 3) grayscale(r, g, b, P);
 }
 
-// Solarize + normalise one row of values and store it.
-SSL_CPU_CLONES void finish_row(const float* __restrict__ in, float* __restrict__ out, int64_t n,
-                               bool solar, float threshold, float scale, float shift) {
+SSL_CPU_CLONES void finish(float* __restrict__ x, int64_t n, bool solar, float threshold,
+                           float scale, float shift) {
   if (solar) {
-    for (int64_t x = 0; x < n; ++x) out[x] = solarize(in[x], threshold) * scale + shift;
+    for (int64_t i = 0; i < n; ++i) x[i] = solarize(x[i], threshold) * scale + shift;
   } else {
-    for (int64_t x = 0; x < n; ++x) out[x] = in[x] * scale + shift;
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] * scale + shift;
   }
+}
+
+// Stores one channel of the view: out (oh, ow) = transpose of in (ow, oh), solarized and
+// normalised on the way (in place on `in`, then transposed into `out`).
+void transpose_finish(float* in, int64_t oh, int64_t ow, bool solar, float threshold, float scale,
+                      float shift, float* out) {
+  finish(in, oh * ow, solar, threshold, scale, shift);
+  transpose(in, ow, oh, out);
 }
 
 // out[x] = sum_k w[k] * in[x + k] over a row padded by reflection: the horizontal blur.
@@ -302,38 +349,42 @@ int gaussian_taps(int taps, float sigma, std::vector<float>& w) {
   return radius;
 }
 
-// Blur (separable, reflect), solarize and normalisation, writing the view to `out`.
+// Blur (separable, reflect), solarize and normalisation, writing the view to `out` (C, oh, ow).
+// s.buf holds the view transposed, (C, ow, oh): its rows are image columns.
 void blur_and_store(const ViewRow& row, int64_t C, int64_t oh, int64_t ow, int64_t taps,
                     float threshold, const float* scale, const float* shift, Scratch& s,
                     float* out) {
   const int64_t P = oh * ow;
-  if (row.sigma <= 0.f || taps == 1) {
+  const bool blur = row.sigma > 0.f && taps > 1;
+  if (blur) {
+    std::vector<float>& gk = s.gauss;
+    const int64_t R = gaussian_taps(static_cast<int>(taps), row.sigma, gk);
+    const int kept = static_cast<int>(2 * R + 1);
+    s.tmp.resize(std::max<size_t>(s.tmp.size(), C * P));
+    s.line.resize(std::max<size_t>(s.line.size(), oh + 2 * R));
+    std::vector<const float*> src_rows(kept);
     for (int64_t c = 0; c < C; ++c) {
-      finish_row(&s.buf[c * P], out + c * P, P, row.solarize, threshold, scale[c], shift[c]);
+      float* img = &s.buf[c * P];  // (ow, oh)
+      float* h = &s.tmp[c * P];
+      for (int64_t x = 0; x < ow; ++x) {  // along each image column: pad by reflection, taps
+        const float* src = img + x * oh;
+        float* padded = s.line.data();
+        std::copy(src, src + oh, padded + R);
+        for (int64_t k = 1; k <= R; ++k) {  // reflect (edge not repeated) on both ends
+          padded[R - k] = src[k];
+          padded[R + oh - 1 + k] = src[oh - 1 - k];
+        }
+        blur_row(padded, gk.data(), kept, oh, h + x * oh);
+      }
+      for (int64_t x = 0; x < ow; ++x) {  // across columns: sums of reflected whole rows
+        for (int k = 0; k < kept; ++k) src_rows[k] = h + reflect(x + k - R, ow) * oh;
+        blur_column(src_rows.data(), gk.data(), kept, oh, img + x * oh);
+      }
     }
-    return;
   }
-  std::vector<float>& gk = s.gauss;
-  const int64_t R = gaussian_taps(static_cast<int>(taps), row.sigma, gk);
-  const int kept = static_cast<int>(2 * R + 1);
-  s.tmp.resize(std::max<size_t>(s.tmp.size(), C * P));
-  s.line.resize(std::max<size_t>(s.line.size(), std::max(ow + 2 * R, ow)));
-  std::vector<const float*> src_rows(kept);
   for (int64_t c = 0; c < C; ++c) {
-    const float* in = &s.buf[c * P];
-    float* h = &s.tmp[c * P];
-    for (int64_t y = 0; y < oh; ++y) {  // horizontal: pad the row by reflection, then taps
-      const float* src = in + y * ow;
-      float* padded = s.line.data();
-      for (int64_t x = -R; x < ow + R; ++x) padded[x + R] = src[reflect(x, ow)];
-      blur_row(padded, gk.data(), kept, ow, h + y * ow);
-    }
-    for (int64_t y = 0; y < oh; ++y) {  // vertical: reflected rows, sums of whole rows
-      for (int k = 0; k < kept; ++k) src_rows[k] = h + reflect(y + k - R, oh) * ow;
-      blur_column(src_rows.data(), gk.data(), kept, ow, s.line.data());
-      finish_row(s.line.data(), out + c * P + y * ow, ow, row.solarize, threshold, scale[c],
-                 shift[c]);
-    }
+    transpose_finish(&s.buf[c * P], oh, ow, row.solarize, threshold, scale[c], shift[c],
+                     out + c * P);
   }
 }
 
