@@ -55,14 +55,13 @@ void images_to_float_into_cuda(const at::Tensor& images, c10::ArrayRef<double> m
 // the image, finite factors) are checked by sslcore.ops before launch, since reading them here
 // would synchronise the stream. The kernels clamp indices, so a direct caller's bad values can
 // give wrong views but never read out of bounds.
-at::Tensor augment_views_cuda(const at::Tensor& images, const at::Tensor& source,
-                              const at::Tensor& crop, const at::Tensor& flip,
-                              const at::Tensor& jitter, const at::Tensor& factors,
-                              const at::Tensor& order, const at::Tensor& grayscale,
-                              const at::Tensor& blur_sigma, const at::Tensor& solarize,
-                              c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,
-                              double solarize_threshold, c10::ArrayRef<double> mean,
-                              c10::ArrayRef<double> std) {
+at::Tensor run_cuda(const at::Tensor& images, const at::Tensor& source, const at::Tensor& crop,
+                    const at::Tensor& flip, const at::Tensor& jitter, const at::Tensor& factors,
+                    const at::Tensor& order, const at::Tensor& grayscale,
+                    const at::Tensor& blur_sigma, const at::Tensor& solarize,
+                    c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,
+                    double solarize_threshold, c10::ArrayRef<double> mean,
+                    c10::ArrayRef<double> std, at::Tensor* into) {
   check_device(images, c10::DeviceType::CUDA, "images");
   const c10::cuda::CUDAGuard guard(images.device());
   const at::Tensor src = source.contiguous(), box = crop.contiguous(), fl = flip.contiguous(),
@@ -73,7 +72,13 @@ at::Tensor augment_views_cuda(const at::Tensor& images, const at::Tensor& source
                                blur_kernel_size, solarize_threshold, mean, std};
   const int64_t V = augment::check_augment_args(a);
   const int64_t C = images.size(1);
-  at::Tensor out = at::empty({V, C, size[0], size[1]}, images.options().dtype(at::kFloat));
+  at::Tensor out;
+  if (into != nullptr) {
+    augment::check_augment_out(a, V, *into);
+    out = *into;
+  } else {
+    out = at::empty({V, C, size[0], size[1]}, images.options().dtype(at::kFloat));
+  }
   if (out.numel() == 0) return out;
   TORCH_CHECK_VALUE(images.size(0) > 0, "images: an empty batch cannot have ", V, " views");
 
@@ -103,10 +108,35 @@ at::Tensor augment_views_cuda(const at::Tensor& images, const at::Tensor& source
   return out;
 }
 
+at::Tensor augment_views_cuda(const at::Tensor& images, const at::Tensor& source,
+                              const at::Tensor& crop, const at::Tensor& flip,
+                              const at::Tensor& jitter, const at::Tensor& factors,
+                              const at::Tensor& order, const at::Tensor& grayscale,
+                              const at::Tensor& blur_sigma, const at::Tensor& solarize,
+                              c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,
+                              double solarize_threshold, c10::ArrayRef<double> mean,
+                              c10::ArrayRef<double> std) {
+  return run_cuda(images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma,
+                  solarize, size, blur_kernel_size, solarize_threshold, mean, std, nullptr);
+}
+
+void augment_views_into_cuda(const at::Tensor& images, const at::Tensor& source,
+                             const at::Tensor& crop, const at::Tensor& flip,
+                             const at::Tensor& jitter, const at::Tensor& factors,
+                             const at::Tensor& order, const at::Tensor& grayscale,
+                             const at::Tensor& blur_sigma, const at::Tensor& solarize,
+                             c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,
+                             double solarize_threshold, c10::ArrayRef<double> mean,
+                             c10::ArrayRef<double> std, at::Tensor& out) {
+  run_cuda(images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma, solarize,
+           size, blur_kernel_size, solarize_threshold, mean, std, &out);
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(sslcore, CUDA, m) {
   m.impl("augment_views", &augment_views_cuda);
+  m.impl("augment_views_into", &augment_views_into_cuda);
   m.impl("images_to_float", &images_to_float_cuda);
   m.impl("images_to_float_into", &images_to_float_into_cuda);
 }

@@ -28,6 +28,12 @@ TORCH_LIBRARY(sslcore, m) {
       "Tensor factors, Tensor order, Tensor grayscale, Tensor blur_sigma, Tensor solarize, "
       "int[2] size, int blur_kernel_size, float solarize_threshold, float[] mean, float[] std) "
       "-> Tensor");
+  // The same into a caller's (V, C, h, w) float32 buffer, reused across batches.
+  m.def(
+      "augment_views_into(Tensor images, Tensor source, Tensor crop, Tensor flip, "
+      "Tensor jitter, Tensor factors, Tensor order, Tensor grayscale, Tensor blur_sigma, "
+      "Tensor solarize, int[2] size, int blur_kernel_size, float solarize_threshold, "
+      "float[] mean, float[] std, Tensor(a!) out) -> ()");
 }
 
 namespace py = pybind11;

@@ -94,7 +94,7 @@ def images_to_float(
     mean_list = _per_channel(mean, 0.0, channels, "mean")
     std_list = _per_channel(std, 1.0, channels, "std")
     if out is not None:
-        _check_out(images, out)
+        _check_out(tuple(images.shape), images.device, out)
     if _HAS_EXT:
         if out is None:
             return torch.ops.sslcore.images_to_float(images, mean_list, std_list)
@@ -105,17 +105,16 @@ def images_to_float(
     return result if out is None else out.copy_(result)
 
 
-def _check_out(images: torch.Tensor, out: torch.Tensor) -> None:
+def _check_out(shape: tuple[int, ...], device: torch.device, out: torch.Tensor) -> None:
+    """Checks a caller's output buffer: float32, contiguous, `shape`, on `device`."""
     if not isinstance(out, torch.Tensor):
         raise TypeError(f"out: expected a torch.Tensor, got {type(out).__name__}")
     if out.dtype != torch.float32:
         raise TypeError(f"out: expected dtype torch.float32, got {out.dtype}")
-    if out.shape != images.shape:
-        raise ValueError(
-            f"out: expected shape {tuple(images.shape)} (that of images), got {tuple(out.shape)}"
-        )
-    if out.device != images.device:
-        raise ValueError(f"out: expected a tensor on {images.device}, got one on {out.device}")
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(f"out: expected shape {tuple(shape)}, got {tuple(out.shape)}")
+    if out.device != device:
+        raise ValueError(f"out: expected a tensor on {device}, got one on {out.device}")
     if not out.is_contiguous():
         raise ValueError("out: expected a contiguous tensor")
 
@@ -203,7 +202,9 @@ def _check_augment_inputs(images: torch.Tensor, params: ViewParams) -> None:
     fail("blur_sigma", ~torch.isfinite(sigma) | (sigma < 0), "is NaN, infinite or negative")
 
 
-def augment_views(images: torch.Tensor, params: ViewParams) -> torch.Tensor:
+def augment_views(
+    images: torch.Tensor, params: ViewParams, *, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """Builds V views of a batch in one fused pass, one row of `params` per view.
 
     Each view: crop + resize (antialiased bilinear), flip, colour jitter in the view's order,
@@ -213,33 +214,30 @@ def augment_views(images: torch.Tensor, params: ViewParams) -> torch.Tensor:
     Args:
         images: ``(N, C, H, W)`` uint8 (0..255) or float32 (0..1), C = 1 or 3, any strides.
         params: ViewParams with V rows on the device of `images` (sslcore.augment).
+        out: optional ``(V, C, h, w)`` float32 contiguous buffer on the same device to write
+            into (reusing one across batches avoids the page faults of fresh memory).
 
     Returns:
-        ``(V, C, h, w)`` float32 views, ``(h, w) = params.size``.
+        ``(V, C, h, w)`` float32 views, ``(h, w) = params.size`` (``out`` if given).
     """
     _check_augment_inputs(images, params)
+    if out is not None:
+        _check_out((len(params), images.shape[1], *params.size), images.device, out)
     mean = list(params.mean) if params.mean is not None else []
     std = list(params.std) if params.std is not None else []
+    args = (
+        images, params.source, params.crop, params.flip, params.jitter, params.factors,
+        params.order, params.grayscale, params.blur_sigma, params.solarize, list(params.size),
+        params.blur_kernel_size, float(params.solarize_threshold), mean, std,
+    )  # fmt: skip
     if _HAS_EXT:
-        return torch.ops.sslcore.augment_views(
-            images,
-            params.source,
-            params.crop,
-            params.flip,
-            params.jitter,
-            params.factors,
-            params.order,
-            params.grayscale,
-            params.blur_sigma,
-            params.solarize,
-            list(params.size),
-            params.blur_kernel_size,
-            float(params.solarize_threshold),
-            mean,
-            std,
-        )
+        if out is None:
+            return torch.ops.sslcore.augment_views(*args)
+        torch.ops.sslcore.augment_views_into(*args, out)
+        return out
     warn_fallback()
-    return reference_augment_views(images, params)
+    result = reference_augment_views(images, params)
+    return result if out is None else out.copy_(result)
 
 
 def reference_augment_views(images: torch.Tensor, params: ViewParams) -> torch.Tensor:
@@ -307,6 +305,10 @@ if _HAS_EXT:
         return images.new_empty(
             (source.shape[0], images.shape[1], size[0], size[1]), dtype=torch.float32
         )
+
+    @torch.library.register_fake("sslcore::augment_views_into")
+    def _augment_views_into_fake(*args):  # mutates out only, returns nothing
+        return None
 
     @torch.library.register_fake("sslcore::images_to_float_into")
     def _images_to_float_into_fake(images, mean, std, out):  # mutates out only, returns nothing

@@ -7,6 +7,7 @@
 #include <c10/util/ArrayRef.h>
 
 #include <cmath>
+#include <vector>
 
 #include "../common/checks.h"
 
@@ -84,6 +85,17 @@ inline int64_t check_augment_args(const AugmentArgs& a) {
                       "std: expected finite positive values, got ", a.std[c]);
   }
   return V;
+}
+
+// The `out` of augment_views_into: float32, contiguous, (V, C, h, w), on the images' device.
+inline void check_augment_out(const AugmentArgs& a, int64_t V, const at::Tensor& out) {
+  check_dtype(out, at::kFloat, "out");
+  const std::vector<int64_t> want{V, a.images.size(1), a.size[0], a.size[1]};
+  TORCH_CHECK_VALUE(out.sizes() == c10::IntArrayRef(want), "out: expected shape ",
+                    c10::IntArrayRef(want), " (views, channels, h, w), got ", out.sizes());
+  TORCH_CHECK_VALUE(out.device() == a.images.device(), "out: expected a tensor on ",
+                    a.images.device(), " (that of images), got one on ", out.device());
+  TORCH_CHECK_VALUE(out.is_contiguous(), "out: expected a contiguous tensor");
 }
 
 }  // namespace augment

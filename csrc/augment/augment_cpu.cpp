@@ -420,14 +420,16 @@ void augment_all(const AugmentArgs& a, const std::vector<ViewRow>& rows, at::Ten
   }
 }
 
-at::Tensor augment_views_cpu(const at::Tensor& images, const at::Tensor& source,
-                             const at::Tensor& crop, const at::Tensor& flip,
-                             const at::Tensor& jitter, const at::Tensor& factors,
-                             const at::Tensor& order, const at::Tensor& grayscale,
-                             const at::Tensor& blur_sigma, const at::Tensor& solarize,
-                             c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,
-                             double solarize_threshold, c10::ArrayRef<double> mean,
-                             c10::ArrayRef<double> std) {
+#define SSL_AUGMENT_PARAMS                                                                   \
+  const at::Tensor &images, const at::Tensor &source, const at::Tensor &crop,                 \
+      const at::Tensor &flip, const at::Tensor &jitter, const at::Tensor &factors,            \
+      const at::Tensor &order, const at::Tensor &grayscale, const at::Tensor &blur_sigma,     \
+      const at::Tensor &solarize, c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,      \
+      double solarize_threshold, c10::ArrayRef<double> mean, c10::ArrayRef<double> std
+
+// Checks everything (values too: reading them costs nothing on the CPU), then builds the views
+// into `out`, or into a new tensor when `out` is null.
+at::Tensor run_cpu(SSL_AUGMENT_PARAMS, at::Tensor* out) {
   check_device(images, c10::DeviceType::CPU, "images");
   const at::Tensor src = source.contiguous(), box = crop.contiguous(), fl = flip.contiguous(),
                    ji = jitter.contiguous(), fa = factors.contiguous(), od = order.contiguous(),
@@ -440,19 +442,38 @@ at::Tensor augment_views_cpu(const at::Tensor& images, const at::Tensor& source,
   std::vector<ViewRow> rows(V);
   for (int64_t v = 0; v < V; ++v) rows[v] = read_row(a, v, N, H, W);
 
-  at::Tensor out = at::empty({V, C, size[0], size[1]}, images.options().dtype(at::kFloat));
-  if (V == 0) return out;
-  if (images.scalar_type() == at::kByte) {
-    augment_all<uint8_t>(a, rows, out);
+  at::Tensor result;
+  if (out != nullptr) {
+    check_augment_out(a, V, *out);
+    result = *out;
   } else {
-    augment_all<float>(a, rows, out);
+    result = at::empty({V, C, size[0], size[1]}, images.options().dtype(at::kFloat));
   }
-  return out;
+  if (V == 0) return result;
+  if (images.scalar_type() == at::kByte) {
+    augment_all<uint8_t>(a, rows, result);
+  } else {
+    augment_all<float>(a, rows, result);
+  }
+  return result;
+}
+
+at::Tensor augment_views_cpu(SSL_AUGMENT_PARAMS) {
+  return run_cpu(images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma,
+                 solarize, size, blur_kernel_size, solarize_threshold, mean, std, nullptr);
+}
+
+void augment_views_into_cpu(SSL_AUGMENT_PARAMS, at::Tensor& out) {
+  run_cpu(images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma, solarize,
+          size, blur_kernel_size, solarize_threshold, mean, std, &out);
 }
 
 }  // namespace
 }  // namespace augment
 
-TORCH_LIBRARY_IMPL(sslcore, CPU, m) { m.impl("augment_views", &augment::augment_views_cpu); }
+TORCH_LIBRARY_IMPL(sslcore, CPU, m) {
+  m.impl("augment_views", &augment::augment_views_cpu);
+  m.impl("augment_views_into", &augment::augment_views_into_cpu);
+}
 
 }  // namespace sslcore

@@ -306,3 +306,70 @@ def test_kernel_checks_values_itself(override, match):
             [],
             [],
         )
+
+
+def test_out_buffer_is_filled_and_returned(device):
+    x = images((3, 3, 20, 20), device=device)
+    params = sample_view_params(
+        ViewSpec.simclr(16),
+        x.shape,
+        views=2,
+        generator=torch.Generator().manual_seed(4),
+        device=device,
+    )
+    out = torch.full((6, 3, 16, 16), float("nan"), device=device)
+    ptr = out.data_ptr()
+    got = ops.augment_views(x, params, out=out)
+    assert got is out and out.data_ptr() == ptr
+    torch.testing.assert_close(out, ops.augment_views(x, params), rtol=0, atol=0)
+
+
+def test_into_opcheck():
+    x = images((2, 3, 12, 10))
+    p = sample_view_params(
+        ViewSpec.simclr(8, blur_p=1.0), x.shape, generator=torch.Generator().manual_seed(0)
+    )
+    args = (
+        x,
+        p.source,
+        p.crop,
+        p.flip,
+        p.jitter,
+        p.factors,
+        p.order,
+        p.grayscale,
+        p.blur_sigma,
+        p.solarize,
+        list(p.size),
+        p.blur_kernel_size,
+        0.5,
+        [],
+        [],
+        torch.empty(4, 3, 8, 8),
+    )
+    torch.library.opcheck(torch.ops.sslcore.augment_views_into.default, args)
+
+
+@pytest.mark.parametrize(
+    ("out", "error", "match"),
+    [
+        (torch.empty(4, 3, 8, 8, dtype=torch.float64), TypeError, "out: expected dtype"),
+        (torch.empty(4, 3, 8, 9), ValueError, r"out: expected shape \(4, 3, 8, 8\)"),
+        (torch.empty(4, 3, 8, 16)[..., ::2], ValueError, "contiguous"),
+        (torch.empty(4, 3, 8, 8, device="meta"), ValueError, "out: expected a tensor on cpu"),
+    ],
+)
+def test_out_buffer_bad(out, error, match):
+    x = images((2, 3, 8, 8))
+    params = identity_params(2, 8, 8, views=2)
+    with pytest.raises(error, match=match):
+        ops.augment_views(x, params, out=out)
+    if out.device.type == "meta":
+        return  # the dispatcher sends a meta argument to the fake kernel, not to the CPU one
+    p = params
+    kernel_match = match.split(r" \(")[0]  # the C++ message prints shapes as [4, 3, 8, 8]
+    with pytest.raises(Exception, match=kernel_match):
+        torch.ops.sslcore.augment_views_into(
+            x, p.source, p.crop, p.flip, p.jitter, p.factors, p.order, p.grayscale, p.blur_sigma,
+            p.solarize, list(p.size), 3, 0.5, [], [], out,
+        )  # fmt: skip
