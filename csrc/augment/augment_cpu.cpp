@@ -106,12 +106,21 @@ SSL_CPU_CLONES void sum_rows(const float* __restrict__ rows, int64_t stride,
 }
 
 // Source row → float (uint8 scaled to [0, 1]).
-template <typename src_t>
-void load_row(const src_t* src, int64_t stride, int64_t n, float scale, float* out) {
+SSL_CPU_CLONES void load_row(const uint8_t* __restrict__ src, int64_t stride, int64_t n,
+                             float scale, float* __restrict__ out) {
   if (stride == 1) {
     for (int64_t x = 0; x < n; ++x) out[x] = static_cast<float>(src[x]) * scale;
   } else {
     for (int64_t x = 0; x < n; ++x) out[x] = static_cast<float>(src[x * stride]) * scale;
+  }
+}
+
+SSL_CPU_CLONES void load_row(const float* __restrict__ src, int64_t stride, int64_t n,
+                             float scale, float* __restrict__ out) {
+  if (stride == 1) {
+    for (int64_t x = 0; x < n; ++x) out[x] = src[x] * scale;
+  } else {
+    for (int64_t x = 0; x < n; ++x) out[x] = src[x * stride] * scale;
   }
 }
 

@@ -40,7 +40,7 @@ __device__ Box view_box(const DeviceViews& p, int64_t v, const AugmentShape& s) 
 struct Span {
   int64_t first;
   int count;
-  float center, invscale, total;
+  float center, invscale, inv_total;  // inv_total = 0 when no tap has weight (as on the CPU)
 };
 
 __device__ __forceinline__ float aa_weight(const Span& sp, int j) {
@@ -63,8 +63,9 @@ __device__ Span aa_span(int64_t i, int64_t in_size, int64_t out_size) {
   if (n < 0) n = 0;
   sp.first = lo;
   sp.count = static_cast<int>(n);
-  sp.total = 0.f;
-  for (int j = 0; j < sp.count; ++j) sp.total += aa_weight(sp, j);
+  float total = 0.f;
+  for (int j = 0; j < sp.count; ++j) total += aa_weight(sp, j);
+  sp.inv_total = total != 0.f ? 1.f / total : 0.f;
   return sp;
 }
 
@@ -86,10 +87,10 @@ __global__ void resample_kernel(const src_t* __restrict__ images, DeviceViews p,
       const src_t* row = plane + (sy.first + jy) * s.sH;
       float racc = 0.f;
       for (int jx = 0; jx < sx.count; ++jx) {
-        racc += (aa_weight(sx, jx) / sx.total * value_scale) *
+        racc += (aa_weight(sx, jx) * sx.inv_total * value_scale) *
                 static_cast<float>(row[(sx.first + jx) * s.sW]);
       }
-      acc += aa_weight(sy, jy) / sy.total * racc;
+      acc += aa_weight(sy, jy) * sy.inv_total * racc;
     }
     out[i] = acc;
   }
