@@ -92,10 +92,22 @@ inline void weighted_rows(RowAt row_at, const float* __restrict__ w, int taps, i
 }
 
 // out[x] = sum_j w[j] * rows[j * stride + x]: a vertical pass over consecutive rows.
-// (Resample passes have 1-3 taps: the plain taps-outer loop beats register blocks there.)
+// (Resample passes have 1-3 taps: one fused pass for 2 or 3, the taps-outer loop beyond.)
 SSL_CPU_CLONES void sum_rows(const float* __restrict__ rows, int64_t stride,
                              const float* __restrict__ w, int taps, int64_t n,
                              float* __restrict__ out) {
+  const float* __restrict__ r1 = rows + stride;
+  const float* __restrict__ r2 = rows + 2 * stride;
+  if (taps == 2) {
+    const float w0 = w[0], w1 = w[1];
+    for (int64_t x = 0; x < n; ++x) out[x] = w0 * rows[x] + w1 * r1[x];
+    return;
+  }
+  if (taps == 3) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2];
+    for (int64_t x = 0; x < n; ++x) out[x] = w0 * rows[x] + w1 * r1[x] + w2 * r2[x];
+    return;
+  }
   const float w0 = w[0];
   for (int64_t x = 0; x < n; ++x) out[x] = w0 * rows[x];
   for (int k = 1; k < taps; ++k) {
@@ -322,6 +334,11 @@ void transpose_finish(float* in, int64_t oh, int64_t ow, bool solar, float thres
 // (Taps outer, outputs inner: with shifted reads of one row this vectorises better than blocks.)
 SSL_CPU_CLONES void blur_row(const float* __restrict__ in, const float* __restrict__ w, int taps,
                              int64_t n, float* __restrict__ out) {
+  if (taps == 3) {  // SimCLR's kernel at 32 px: one fused pass
+    const float w0 = w[0], w1 = w[1], w2 = w[2];
+    for (int64_t x = 0; x < n; ++x) out[x] = w0 * in[x] + w1 * in[x + 1] + w2 * in[x + 2];
+    return;
+  }
   for (int64_t x = 0; x < n; ++x) out[x] = w[0] * in[x];
   for (int k = 1; k < taps; ++k) {
     const float wk = w[k];
@@ -333,6 +350,12 @@ SSL_CPU_CLONES void blur_row(const float* __restrict__ in, const float* __restri
 // out[x] = sum_k w[k] * rows[k][x]: the vertical blur of one output row.
 SSL_CPU_CLONES void blur_column(const float* const* rows, const float* __restrict__ w, int taps,
                                 int64_t n, float* __restrict__ out) {
+  if (taps == 3) {  // SimCLR's kernel at 32 px: one fused pass
+    const float *__restrict__ r0 = rows[0], *__restrict__ r1 = rows[1], *__restrict__ r2 = rows[2];
+    const float w0 = w[0], w1 = w[1], w2 = w[2];
+    for (int64_t x = 0; x < n; ++x) out[x] = w0 * r0[x] + w1 * r1[x] + w2 * r2[x];
+    return;
+  }
   weighted_rows([=](int k) { return rows[k]; }, w, taps, n, out);
 }
 
