@@ -37,9 +37,7 @@ def metadata(device: str) -> dict[str, Any]:
         "torch": torch.__version__,
         "kornia": kornia_version,
         "threads": torch.get_num_threads(),
-        "device": torch.cuda.get_device_name()
-        if device == "cuda"
-        else platform.processor() or platform.machine(),
+        "device": torch.cuda.get_device_name() if device == "cuda" else cpu_name(),
         "extension": build_info(),
     }
 
