@@ -172,20 +172,20 @@ inline void tile_generic(const float* in, int64_t in_stride, int64_t rows, int64
   }
 }
 
-// out (cols × rows) = transpose of in (rows × cols), tile by tile.
-void transpose(const float* in, int64_t rows, int64_t cols, float* out) {
+// out (cols × rows) = transpose of in (rows × cols, rows `in_stride` apart), tile by tile.
+void transpose(const float* in, int64_t rows, int64_t cols, int64_t in_stride, float* out) {
   constexpr int64_t T = 8;
   for (int64_t r0 = 0; r0 < rows; r0 += T) {
     for (int64_t c0 = 0; c0 < cols; c0 += T) {
-      const float* src = in + r0 * cols + c0;
+      const float* src = in + r0 * in_stride + c0;
       float* dst = out + c0 * rows + r0;
 #ifdef SSL_HAVE_AVX2_TILE
       if (kHasAvx2 && r0 + T <= rows && c0 + T <= cols) {
-        tile8_avx2(src, cols, dst, rows);
+        tile8_avx2(src, in_stride, dst, rows);
         continue;
       }
 #endif
-      tile_generic(src, cols, std::min(T, rows - r0), std::min(T, cols - c0), dst, rows);
+      tile_generic(src, in_stride, std::min(T, rows - r0), std::min(T, cols - c0), dst, rows);
     }
   }
 }
@@ -210,22 +210,25 @@ void resample(const src_t* img, int64_t sC, int64_t sH, int64_t sW, int64_t C, c
   for (int64_t y = 0; y < oh; ++y) s.y0[y] = aa_taps(y, row.height, scy, &s.wy[y * my], s.yn[y]);
   const int64_t r0 = s.y0[0], r1 = s.y0[oh - 1] + s.yn[oh - 1];  // crop rows any output reads
   const int64_t rows = r1 - r0;
-  s.line.resize(std::max<size_t>(s.line.size(), rows * cw));  // source rows as float
-  s.tmp.resize(std::max<size_t>(s.tmp.size(), 2 * oh * cw));  // vertical pass + its transpose
+  const int64_t wide = C * cw;  // a source row of every channel, side by side: [c][xs]
+  s.line.resize(std::max<size_t>(s.line.size(), rows * wide));
+  s.tmp.resize(std::max<size_t>(s.tmp.size(), oh * wide + oh * cw));  // vertical pass + transpose
   s.buf.resize(std::max<size_t>(s.buf.size(), C * oh * ow));
   float* src_rows = s.line.data();
   float* vert = s.tmp.data();
-  float* vert_t = vert + oh * cw;
+  float* vert_t = vert + oh * wide;
 
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < C; ++c) {
       load_row(img + c * sC + (row.top + r0 + r) * sH + row.left * sW, sW, cw, value_scale,
-               src_rows + r * cw);
+               src_rows + r * wide + c * cw);
     }
-    for (int64_t y = 0; y < oh; ++y) {
-      sum_rows(src_rows + (s.y0[y] - r0) * cw, cw, &s.wy[y * my], s.yn[y], cw, vert + y * cw);
-    }
-    transpose(vert, oh, cw, vert_t);  // (cw, oh)
+  }
+  for (int64_t y = 0; y < oh; ++y) {  // vertical taps, all channels in one pass per row
+    sum_rows(src_rows + (s.y0[y] - r0) * wide, wide, &s.wy[y * my], s.yn[y], wide, vert + y * wide);
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    transpose(vert + c * cw, oh, cw, wide, vert_t);  // channel c: (cw, oh)
     float* out = &s.buf[c * ow * oh];
     for (int64_t x = 0; x < ow; ++x) {
       sum_rows(vert_t + s.x0[x] * oh, oh, &s.wx[x * mx], s.xn[x], oh, out + x * oh);
@@ -327,7 +330,7 @@ SSL_CPU_CLONES void finish(float* __restrict__ x, int64_t n, bool solar, float t
 void transpose_finish(float* in, int64_t oh, int64_t ow, bool solar, float threshold, float scale,
                       float shift, float* out) {
   finish(in, oh * ow, solar, threshold, scale, shift);
-  transpose(in, ow, oh, out);
+  transpose(in, ow, oh, oh, out);
 }
 
 // out[x] = sum_k w[k] * in[x + k] over a row padded by reflection: the horizontal blur.
