@@ -7,13 +7,12 @@ kornia.augmentation (kornia samples its own params). Both take float images in [
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-if TYPE_CHECKING:
-    import kornia.augmentation
+from sslcore.augment.kornia_recipe import kornia_pipeline as _kornia_recipe
 
 __all__ = ["kornia_pipeline", "torch_batched_views"]
 
@@ -235,35 +234,6 @@ def _solarize_(x: torch.Tensor, solarize: torch.Tensor, threshold: float) -> Non
         x.index_copy_(0, rows, torch.where(views >= threshold, 1.0 - views, views))
 
 
-def kornia_pipeline(size: tuple[int, int], spec: Any) -> kornia.augmentation.AugmentationSequential:
-    """The same recipe in kornia.augmentation, for float ``(B, 3, H, W)`` input in [0, 1].
-
-    kornia samples its own params; two differences from torchvision's semantics remain, as a user
-    of kornia gets them: its ColorJitter draws one op order per batch (not per view), and its
-    RandomResizedCrop resizes without antialias (align_corners=False here, as torchvision).
-
-    Args:
-        size: output ``(h, w)``.
-        spec: a ViewSpec (or anything with its fields): scale, ratio, flip_p, brightness,
-            contrast, saturation, hue, jitter_p, grayscale_p, blur_p, blur_sigma,
-            blur_kernel_size, solarize_p, solarize_threshold, mean, std.
-    """
-    import kornia.augmentation as K
-
-    k = spec.blur_kernel_size
-    steps = [
-        K.RandomResizedCrop(tuple(size), scale=spec.scale, ratio=spec.ratio, align_corners=False),
-        K.RandomHorizontalFlip(p=spec.flip_p),
-        K.ColorJitter(spec.brightness, spec.contrast, spec.saturation, spec.hue, p=spec.jitter_p),
-        K.RandomGrayscale(p=spec.grayscale_p),
-    ]
-    if spec.blur_p > 0 and k > 1:
-        steps.append(
-            K.RandomGaussianBlur((k, k), spec.blur_sigma, border_type="reflect", p=spec.blur_p)
-        )
-    if spec.solarize_p > 0:
-        t = spec.solarize_threshold  # a pair is kornia's range itself: exactly t, no addition
-        steps.append(K.RandomSolarize(thresholds=(t, t), additions=(0.0, 0.0), p=spec.solarize_p))
-    if spec.mean is not None and spec.std is not None:
-        steps.append(K.Normalize(torch.tensor(spec.mean), torch.tensor(spec.std)))
-    return K.AugmentationSequential(*steps)
+def kornia_pipeline(size: tuple[int, int], spec: Any) -> torch.nn.Module:
+    """The recipe in kornia.augmentation at output `size` (sslcore.augment.kornia_recipe)."""
+    return _kornia_recipe(spec, size=size)

@@ -55,13 +55,7 @@ void images_to_float_into_cuda(const at::Tensor& images, c10::ArrayRef<double> m
 // the image, finite factors) are checked by sslcore.ops before launch, since reading them here
 // would synchronise the stream. The kernels clamp indices, so a direct caller's bad values can
 // give wrong views but never read out of bounds.
-at::Tensor run_cuda(const at::Tensor& images, const at::Tensor& source, const at::Tensor& crop,
-                    const at::Tensor& flip, const at::Tensor& jitter, const at::Tensor& factors,
-                    const at::Tensor& order, const at::Tensor& grayscale,
-                    const at::Tensor& blur_sigma, const at::Tensor& solarize,
-                    c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,
-                    double solarize_threshold, c10::ArrayRef<double> mean,
-                    c10::ArrayRef<double> std, at::Tensor* into) {
+at::Tensor run_cuda(SSL_AUGMENT_PARAMS, at::Tensor* into) {
   check_device(images, c10::DeviceType::CUDA, "images");
   const c10::cuda::CUDAGuard guard(images.device());
   const at::Tensor src = source.contiguous(), box = crop.contiguous(), fl = flip.contiguous(),
@@ -108,28 +102,12 @@ at::Tensor run_cuda(const at::Tensor& images, const at::Tensor& source, const at
   return out;
 }
 
-at::Tensor augment_views_cuda(const at::Tensor& images, const at::Tensor& source,
-                              const at::Tensor& crop, const at::Tensor& flip,
-                              const at::Tensor& jitter, const at::Tensor& factors,
-                              const at::Tensor& order, const at::Tensor& grayscale,
-                              const at::Tensor& blur_sigma, const at::Tensor& solarize,
-                              c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,
-                              double solarize_threshold, c10::ArrayRef<double> mean,
-                              c10::ArrayRef<double> std) {
-  return run_cuda(images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma,
-                  solarize, size, blur_kernel_size, solarize_threshold, mean, std, nullptr);
+at::Tensor augment_views_cuda(SSL_AUGMENT_PARAMS) {
+  return run_cuda(SSL_AUGMENT_ARGS, nullptr);
 }
 
-void augment_views_into_cuda(const at::Tensor& images, const at::Tensor& source,
-                             const at::Tensor& crop, const at::Tensor& flip,
-                             const at::Tensor& jitter, const at::Tensor& factors,
-                             const at::Tensor& order, const at::Tensor& grayscale,
-                             const at::Tensor& blur_sigma, const at::Tensor& solarize,
-                             c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,
-                             double solarize_threshold, c10::ArrayRef<double> mean,
-                             c10::ArrayRef<double> std, at::Tensor& out) {
-  run_cuda(images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma, solarize,
-           size, blur_kernel_size, solarize_threshold, mean, std, &out);
+void augment_views_into_cuda(SSL_AUGMENT_PARAMS, at::Tensor& out) {
+  run_cuda(SSL_AUGMENT_ARGS, &out);
 }
 
 }  // namespace

@@ -202,6 +202,17 @@ def _check_augment_inputs(images: torch.Tensor, params: ViewParams) -> None:
     fail("blur_sigma", ~torch.isfinite(sigma) | (sigma < 0), "is NaN, infinite or negative")
 
 
+def _augment_args(images: torch.Tensor, params: ViewParams) -> tuple:
+    """The arguments of torch.ops.sslcore.augment_views, in its schema's order (no checks)."""
+    mean = list(params.mean) if params.mean is not None else []
+    std = list(params.std) if params.std is not None else []
+    return (
+        images, params.source, params.crop, params.flip, params.jitter, params.factors,
+        params.order, params.grayscale, params.blur_sigma, params.solarize, list(params.size),
+        params.blur_kernel_size, float(params.solarize_threshold), mean, std,
+    )  # fmt: skip
+
+
 def augment_views(
     images: torch.Tensor, params: ViewParams, *, out: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -223,13 +234,7 @@ def augment_views(
     _check_augment_inputs(images, params)
     if out is not None:
         _check_out((len(params), images.shape[1], *params.size), images.device, out)
-    mean = list(params.mean) if params.mean is not None else []
-    std = list(params.std) if params.std is not None else []
-    args = (
-        images, params.source, params.crop, params.flip, params.jitter, params.factors,
-        params.order, params.grayscale, params.blur_sigma, params.solarize, list(params.size),
-        params.blur_kernel_size, float(params.solarize_threshold), mean, std,
-    )  # fmt: skip
+    args = _augment_args(images, params)
     if _HAS_EXT:
         if out is None:
             return torch.ops.sslcore.augment_views(*args)

@@ -14,6 +14,18 @@
 namespace sslcore {
 namespace augment {
 
+// The op's parameter list (its schema, csrc/register.cpp) and the matching argument list, for the
+// backends' entry points, so each backend writes them once.
+#define SSL_AUGMENT_PARAMS                                                                     \
+  const at::Tensor &images, const at::Tensor &source, const at::Tensor &crop,                   \
+      const at::Tensor &flip, const at::Tensor &jitter, const at::Tensor &factors,              \
+      const at::Tensor &order, const at::Tensor &grayscale, const at::Tensor &blur_sigma,       \
+      const at::Tensor &solarize, c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,        \
+      double solarize_threshold, c10::ArrayRef<double> mean, c10::ArrayRef<double> std
+#define SSL_AUGMENT_ARGS                                                                   \
+  images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma, solarize, size, \
+      blur_kernel_size, solarize_threshold, mean, std
+
 struct AugmentArgs {
   const at::Tensor& images;
   const at::Tensor& source;

@@ -25,6 +25,7 @@ struct Scratch {
   std::vector<float> wx, wy, gauss;  // taps, structure of arrays: w[j * n + i]
   std::vector<int64_t> x0, y0;
   std::vector<int> xn, yn;
+  std::vector<const float*> blur_rows;  // the reflected rows one vertical blur tap reads
 };
 
 // Checks one view's values, naming the view and the field, and unpacks them.
@@ -397,7 +398,8 @@ void blur_and_store(const ViewRow& row, int64_t C, int64_t oh, int64_t ow, int64
     const int kept = static_cast<int>(2 * R + 1);
     s.tmp.resize(std::max<size_t>(s.tmp.size(), C * P));
     s.line.resize(std::max<size_t>(s.line.size(), oh + 2 * R));
-    std::vector<const float*> src_rows(kept);
+    std::vector<const float*>& src_rows = s.blur_rows;
+    src_rows.resize(kept);
     for (int64_t c = 0; c < C; ++c) {
       float* img = &s.buf[c * P];  // (ow, oh)
       float* h = &s.tmp[c * P];
@@ -455,13 +457,6 @@ void augment_all(const AugmentArgs& a, const std::vector<ViewRow>& rows, at::Ten
   }
 }
 
-#define SSL_AUGMENT_PARAMS                                                                   \
-  const at::Tensor &images, const at::Tensor &source, const at::Tensor &crop,                 \
-      const at::Tensor &flip, const at::Tensor &jitter, const at::Tensor &factors,            \
-      const at::Tensor &order, const at::Tensor &grayscale, const at::Tensor &blur_sigma,     \
-      const at::Tensor &solarize, c10::ArrayRef<int64_t> size, int64_t blur_kernel_size,      \
-      double solarize_threshold, c10::ArrayRef<double> mean, c10::ArrayRef<double> std
-
 // Checks everything (values too: reading them costs nothing on the CPU), then builds the views
 // into `out`, or into a new tensor when `out` is null.
 at::Tensor run_cpu(SSL_AUGMENT_PARAMS, at::Tensor* out) {
@@ -494,13 +489,11 @@ at::Tensor run_cpu(SSL_AUGMENT_PARAMS, at::Tensor* out) {
 }
 
 at::Tensor augment_views_cpu(SSL_AUGMENT_PARAMS) {
-  return run_cpu(images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma,
-                 solarize, size, blur_kernel_size, solarize_threshold, mean, std, nullptr);
+  return run_cpu(SSL_AUGMENT_ARGS, nullptr);
 }
 
 void augment_views_into_cpu(SSL_AUGMENT_PARAMS, at::Tensor& out) {
-  run_cpu(images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma, solarize,
-          size, blur_kernel_size, solarize_threshold, mean, std, &out);
+  run_cpu(SSL_AUGMENT_ARGS, &out);
 }
 
 }  // namespace

@@ -10,8 +10,7 @@ metadata, --json). The three contenders:
   ``ops.reference_augment_views``, which loops over views in Python and is too slow to run on the
   whole batch: it is timed on a few views and its per-view time extrapolated (the note says so).
 - **kornia**: ``kornia.augmentation.AugmentationSequential`` of the same recipe on the float batch
-  repeated once per view (kornia samples its own params); benchmarks' ``kornia_pipeline`` when it
-  imports, an equivalent one built here otherwise.
+  repeated once per view (kornia samples its own params), from sslcore.augment.kornia_recipe.
 
 Every contender starts from the same uint8 ``(N, C, H, W)`` batch, so the uint8 → float
 conversion the PyTorch and kornia pipelines need is part of what they are timed on.
@@ -28,6 +27,7 @@ from typing import Any
 import torch
 
 from sslcore import ops
+from sslcore.augment.kornia_recipe import kornia_pipeline
 from sslcore.augment.params import sample_view_params
 from sslcore.augment.spec import ViewSpec
 
@@ -37,41 +37,17 @@ CONTENDERS = ("sslcore", "PyTorch", "kornia")
 REFERENCE_VIEWS = 8  # views the per-view reference is timed on before extrapolating
 
 
-def _benchmark_contenders() -> tuple[Callable | None, Callable | None]:
-    """benchmarks/augment_contenders' (torch_batched_views, kornia_pipeline), or Nones.
+def _batched_torch() -> Callable | None:
+    """benchmarks/augment_contenders' torch_batched_views, or None.
 
     The repository's benchmarks/ folder is not part of the package: it is used when it is on the
-    path and imports, and the fallbacks below keep this module correct without it.
+    path and imports, and the fallback (the reference) keeps this module correct without it.
     """
     try:
-        from benchmarks.augment_contenders import kornia_pipeline, torch_batched_views
-    except Exception:  # missing, or mid-edit: the fallbacks are always correct
-        return None, None
-    return torch_batched_views, kornia_pipeline
-
-
-def _kornia_pipeline(spec: ViewSpec) -> torch.nn.Module:
-    """The recipe in kornia.augmentation, for float ``(B, C, H, W)`` input in [0, 1]."""
-    import kornia.augmentation as K
-
-    k = spec.blur_kernel_size
-    steps: list[torch.nn.Module] = [
-        K.RandomResizedCrop(spec.size, scale=spec.scale, ratio=spec.ratio, align_corners=False),
-        K.RandomHorizontalFlip(p=spec.flip_p),
-        K.ColorJitter(spec.brightness, spec.contrast, spec.saturation, spec.hue, p=spec.jitter_p),
-    ]
-    if spec.grayscale_p > 0:
-        steps.append(K.RandomGrayscale(p=spec.grayscale_p))
-    if spec.blur_p > 0 and k > 1:
-        steps.append(
-            K.RandomGaussianBlur((k, k), spec.blur_sigma, border_type="reflect", p=spec.blur_p)
-        )
-    if spec.solarize_p > 0:
-        t = spec.solarize_threshold  # a pair is kornia's range itself: exactly t, no addition
-        steps.append(K.RandomSolarize(thresholds=(t, t), additions=(0.0, 0.0), p=spec.solarize_p))
-    if spec.mean is not None and spec.std is not None:
-        steps.append(K.Normalize(torch.tensor(spec.mean), torch.tensor(spec.std)))
-    return K.AugmentationSequential(*steps)
+        from benchmarks.augment_contenders import torch_batched_views
+    except Exception:  # missing, or mid-edit: the fallback is always correct
+        return None
+    return torch_batched_views
 
 
 def kornia_views(
@@ -85,12 +61,10 @@ def kornia_views(
     """
     if channels != 3:
         specs = [dataclasses.replace(s, saturation=0.0, hue=0.0, grayscale_p=0.0) for s in specs]
-    _, external = _benchmark_contenders()
-    build = (lambda s: external(s.size, s)) if external is not None else _kornia_pipeline
     pipelines: dict[ViewSpec, torch.nn.Module] = {}
     for s in specs:
         if s not in pipelines:
-            pipelines[s] = build(s)
+            pipelines[s] = kornia_pipeline(s)
 
     def make(images: torch.Tensor) -> torch.Tensor:
         x = images.float().div_(255.0)  # (N, C, H, W) in [0, 1]
@@ -168,7 +142,7 @@ def time_contenders(
     seconds = _median_seconds(lambda: ops.augment_views(images, params), repeats, device)
     results.append(row("sslcore", seconds / total, f"ops.augment_views on {total} views"))
 
-    batched, _ = _benchmark_contenders()
+    batched = _batched_torch()
     if batched is not None and channels == 3:
         seconds = _median_seconds(lambda: batched(images, params), repeats, device)
         note = f"batched eager PyTorch (benchmarks/augment_contenders) on {total} views"

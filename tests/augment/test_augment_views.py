@@ -184,23 +184,7 @@ def test_opcheck():
     p = sample_view_params(
         ViewSpec.simclr(8, blur_p=1.0), x.shape, generator=torch.Generator().manual_seed(0)
     )
-    args = (
-        x,
-        p.source,
-        p.crop,
-        p.flip,
-        p.jitter,
-        p.factors,
-        p.order,
-        p.grayscale,
-        p.blur_sigma,
-        p.solarize,
-        list(p.size),
-        p.blur_kernel_size,
-        0.5,
-        [],
-        [],
-    )
+    args = ops._augment_args(x, p)
     torch.library.opcheck(torch.ops.sslcore.augment_views.default, args)
 
 
@@ -289,23 +273,7 @@ def test_kernel_checks_values_itself(override, match):
     """Direct torch.ops callers skip the Python checks; the kernel must still refuse."""
     p = dataclasses.replace(bad(), **override)
     with pytest.raises(Exception, match=match):
-        torch.ops.sslcore.augment_views(
-            images((2, 3, 8, 8)),
-            p.source,
-            p.crop,
-            p.flip,
-            p.jitter,
-            p.factors,
-            p.order,
-            p.grayscale,
-            p.blur_sigma,
-            p.solarize,
-            list(p.size),
-            3,
-            0.5,
-            [],
-            [],
-        )
+        torch.ops.sslcore.augment_views(*ops._augment_args(images((2, 3, 8, 8)), p))
 
 
 def test_out_buffer_is_filled_and_returned(device):
@@ -329,24 +297,7 @@ def test_into_opcheck():
     p = sample_view_params(
         ViewSpec.simclr(8, blur_p=1.0), x.shape, generator=torch.Generator().manual_seed(0)
     )
-    args = (
-        x,
-        p.source,
-        p.crop,
-        p.flip,
-        p.jitter,
-        p.factors,
-        p.order,
-        p.grayscale,
-        p.blur_sigma,
-        p.solarize,
-        list(p.size),
-        p.blur_kernel_size,
-        0.5,
-        [],
-        [],
-        torch.empty(4, 3, 8, 8),
-    )
+    args = (*ops._augment_args(x, p), torch.empty(4, 3, 8, 8))
     torch.library.opcheck(torch.ops.sslcore.augment_views_into.default, args)
 
 
@@ -369,7 +320,4 @@ def test_out_buffer_bad(out, error, match):
     p = params
     kernel_match = match.split(r" \(")[0]  # the C++ message prints shapes as [4, 3, 8, 8]
     with pytest.raises(Exception, match=kernel_match):
-        torch.ops.sslcore.augment_views_into(
-            x, p.source, p.crop, p.flip, p.jitter, p.factors, p.order, p.grayscale, p.blur_sigma,
-            p.solarize, list(p.size), 3, 0.5, [], [], out,
-        )  # fmt: skip
+        torch.ops.sslcore.augment_views_into(*ops._augment_args(x, p), out)

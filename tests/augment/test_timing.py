@@ -47,7 +47,7 @@ def test_gray_images_use_reference_and_rgb_free_kornia():
 
 
 def test_without_benchmarks_module(monkeypatch):
-    monkeypatch.setattr(timing, "_benchmark_contenders", lambda: (None, None))
+    monkeypatch.setattr(timing, "_batched_torch", lambda: None)
     n = timing.REFERENCE_VIEWS  # 2·n views: the reference is timed on only n of them
     results = time_contenders(images(n=n), ViewSpec.simclr(16), views=2, repeats=1)
     check(results, 2, n)
@@ -58,7 +58,7 @@ def test_without_benchmarks_module(monkeypatch):
 def test_kornia_pipeline_is_the_same_recipe(monkeypatch, external):
     """A recipe with no randomness left: kornia's views equal sslcore's (oracle: the kernel)."""
     if not external:
-        monkeypatch.setattr(timing, "_benchmark_contenders", lambda: (None, None))
+        monkeypatch.setattr(timing, "_batched_torch", lambda: None)
     x = images(n=3)
     spec = ViewSpec(
         size=20,
