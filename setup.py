@@ -70,7 +70,9 @@ def get_extensions() -> list:
     if not with_cuda:
         return [CppExtension("sslcore._C", sources, **kwargs)]
 
-    sources += [rel(CSRC / "cuda_ops.cpp")] + sorted(rel(p) for p in CSRC.glob("*/*_cuda.cu"))
+    sources += [rel(CSRC / "cuda_ops.cpp")]
+    sources += sorted(rel(p) for p in CSRC.glob("*/*_cuda_ops.cpp"))  # torch-side CUDA glue
+    sources += sorted(rel(p) for p in CSRC.glob("*/*_cuda.cu"))
     cuda_defines = ["-DSSLCORE_WITH_CUDA", f'-DSSLCORE_CUDA_VERSION="{torch.version.cuda}"']
     kwargs["extra_compile_args"]["cxx"] += cuda_defines
     kwargs["extra_compile_args"]["nvcc"] = [*opt, "-lineinfo", *cuda_defines, *defines]

@@ -34,6 +34,25 @@ TORCH_LIBRARY(sslcore, m) {
       "Tensor jitter, Tensor factors, Tensor order, Tensor grayscale, Tensor blur_sigma, "
       "Tensor solarize, int[2] size, int blur_kernel_size, float solarize_threshold, "
       "float[] mean, float[] std, Tensor(a!) out) -> ()");
+  // InfoNCE in tiles of S = rows · colsᵀ / τ, never all of it (csrc/info_nce/). Per row: the
+  // log-sum-exp over its logits (one excluded column left out), its positive's logit, and whether
+  // the positive is the row's largest logit. sslcore.ops.info_nce builds the loss from these and
+  // registers their autograd. Self form: rows = cols = z (M, D), the diagonal excluded, positives
+  // in pairs (NT-Xent on one process); each tile also serves its mirror.
+  m.def("info_nce_self(Tensor z, Tensor positive, float temperature) -> (Tensor, Tensor, Tensor)");
+  m.def(
+      "info_nce_self_backward(Tensor grad_lse, Tensor grad_pos, Tensor z, Tensor positive, "
+      "Tensor lse, float temperature) -> Tensor");
+  // Cross form: rows (m, D) against cols (n, D), exclude[r] = a column row r leaves out (-1:
+  // none); col_stats adds the columns' own softmax over the rows (the CLIP form), else the column
+  // outputs are empty.
+  m.def(
+      "info_nce_cross(Tensor rows, Tensor cols, Tensor positive, Tensor exclude, "
+      "float temperature, bool col_stats) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
+  m.def(
+      "info_nce_cross_backward(Tensor grad_row_lse, Tensor grad_row_pos, Tensor grad_col_lse, "
+      "Tensor grad_col_pos, Tensor rows, Tensor cols, Tensor positive, Tensor exclude, "
+      "Tensor row_lse, Tensor col_lse, float temperature) -> (Tensor, Tensor)");
 }
 
 namespace py = pybind11;

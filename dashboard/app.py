@@ -31,6 +31,12 @@ PAGES = [
         default=True,
     ),
     st.Page("app_pages/views.py", title="Views", icon=":material/filter:", url_path="views"),
+    st.Page(
+        "app_pages/loss_kernel.py",
+        title="Loss kernel",
+        icon=":material/functions:",
+        url_path="loss-kernel",
+    ),
 ]
 navigation = st.navigation(PAGES)
 

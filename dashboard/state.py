@@ -54,6 +54,18 @@ class Keys:
     VIEWS_TIME = "views.time"  # a button: times the recipe on VIEWS_TIME_BATCH images
     VIEWS_TIMING = "views.timing"  # not a widget: the last timing's results and what was timed
 
+    # Loss kernel page: a small batch's similarity structure, then time and memory at scale.
+    LOSS_N = "loss.n"
+    LOSS_D = "loss.d"
+    LOSS_TEMPERATURE = "loss.temperature"
+    LOSS_FORM = "loss.form"
+    LOSS_ALIGNMENT = "loss.alignment"
+    LOSS_SEED = "loss.seed"
+    LOSS_LIVE_NS = "loss.live_ns"
+    LOSS_LIVE_RUN = "loss.live_run"  # a button: measures LOSS_LIVE_NS with both contenders
+    LOSS_LIVE = "loss.live"  # not a widget: the last live run's records and the Ns it measured
+    LOSS_UPLOAD = "loss.upload"  # a file uploader: no default (its value cannot be set)
+
 
 DEFAULTS: dict[str, Any] = {
     Keys.DATASET: "shapes",
@@ -115,6 +127,14 @@ DEFAULTS.update(
         Keys.VIEWS_SEED: 0,
         Keys.VIEWS_TIME_BATCH: 256,
         Keys.VIEWS_TIMING: None,
+        Keys.LOSS_N: 8,
+        Keys.LOSS_D: 32,
+        Keys.LOSS_TEMPERATURE: 0.1,
+        Keys.LOSS_FORM: "ntxent",
+        Keys.LOSS_ALIGNMENT: 0.25,
+        Keys.LOSS_SEED: 0,
+        Keys.LOSS_LIVE_NS: [256, 1024],
+        Keys.LOSS_LIVE: None,
     }
 )
 

@@ -19,6 +19,13 @@ TOLERANCES: dict[str, dict[torch.dtype, dict[str, float]]] = {
     # torchvision's 0.2989) and its hue goes through radians, so those ops get a wider bound.
     "augment_views_kornia": {torch.float32: {"atol": 1e-5, "rtol": 1e-5}},
     "augment_views_kornia_luma": {torch.float32: {"atol": 2e-4, "rtol": 0.0}},
+    # info_nce vs reference_info_nce (loss, per-row losses, gradients): tiled online log-sum-exp
+    # vs one logsumexp; float32 sums of up to 2N terms in a different order. Observed ~5e-7 on
+    # losses of ~5 and ~1e-8 on gradients of ~1e-3 at N = 300.
+    "info_nce": {
+        torch.float32: {"atol": 2e-5, "rtol": 2e-5},
+        torch.float64: {"atol": 1e-10, "rtol": 1e-10},
+    },
 }
 
 

@@ -13,6 +13,10 @@
 // -march=native in what users install.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #define SSL_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+// The same with an AVX-512 version first, for loops bound by arithmetic (exp over a tile).
+#define SSL_CPU_CLONES_WIDE \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define SSL_CPU_CLONES
+#define SSL_CPU_CLONES_WIDE
 #endif

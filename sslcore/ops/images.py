@@ -1,9 +1,4 @@
-"""The one Python face of the compiled kernels, each with its pure-PyTorch reference beside it.
-
-Every op here goes through torch.ops.sslcore (so device dispatch, fake tensors, opcheck and
-torch.compile work) when the extension is built, and falls back to its reference otherwise
-(see sslcore._ext). The references are the oracles the tests compare the kernels against.
-"""
+"""Image ops: uint8 to float and the batched view augmentation, each beside its reference."""
 
 from __future__ import annotations
 
