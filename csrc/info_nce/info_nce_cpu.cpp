@@ -81,6 +81,33 @@ std::vector<Tile> make_tiles(const Problem<T>& p) {
   return tiles;
 }
 
+// Views of each row block and column block, made once per call: a tile then costs no view
+// creation (thousands of narrow/transpose calls add up to milliseconds per step).
+inline std::vector<at::Tensor> split_rows(const at::Tensor& t, int64_t side) {
+  std::vector<at::Tensor> blocks;
+  for (int64_t r0 = 0; r0 < t.size(0); r0 += side) {
+    blocks.push_back(t.narrow(0, r0, std::min(side, t.size(0) - r0)));
+  }
+  return blocks;
+}
+
+struct Blocks {
+  std::vector<at::Tensor> rows, scaled_rows, cols, cols_t;
+
+  template <typename T>
+  explicit Blocks(const Problem<T>& p)
+      : rows(split_rows(p.rows, p.side)),
+        scaled_rows(split_rows(p.scaled_rows, p.side)),
+        cols(split_rows(p.cols, p.side)) {
+    for (const at::Tensor& c : cols) cols_t.push_back(c.t());
+  }
+};
+
+// The tile's (tr, tc) part of a thread's side × side scratch.
+inline at::Tensor tile_view(const at::Tensor& tile, int64_t tr, int64_t tc) {
+  return tr == tile.size(0) && tc == tile.size(1) ? tile : tile.narrow(0, 0, tr).narrow(1, 0, tc);
+}
+
 // Does the tile mirror its columns into rows (the column direction of the softmax)?
 template <typename T>
 bool serves_columns(const Problem<T>& p, const Tile& t) {
@@ -90,9 +117,9 @@ bool serves_columns(const Problem<T>& p, const Tile& t) {
 // S_tile = (rows[r0:r0+tr] / τ) · cols[c0:c0+tc]ᵀ into `tile` (row stride p.side), then masks the
 // excluded logits with −inf so that both passes give them weight exactly 0.
 template <typename T>
-void compute_tile(const Problem<T>& p, const Tile& t, at::Tensor& tile) {
-  at::Tensor out = tile.narrow(0, 0, t.tr).narrow(1, 0, t.tc);
-  at::mm_out(out, p.scaled_rows.narrow(0, t.r0, t.tr), p.cols.narrow(0, t.c0, t.tc).t());
+void compute_tile(const Problem<T>& p, const Blocks& b, const Tile& t, at::Tensor& tile) {
+  at::Tensor out = tile_view(tile, t.tr, t.tc);
+  at::mm_out(out, b.scaled_rows[t.r0 / p.side], b.cols_t[t.c0 / p.side]);
   T* s = tile.mutable_data_ptr<T>();
   for (int64_t r = 0; r < t.tr; ++r) {
     const int64_t ex = t.diagonal ? t.r0 + r : (p.exclude ? p.exclude[t.r0 + r] : -1);
@@ -253,6 +280,7 @@ template <typename T>
 void forward(const Problem<T>& p, at::Tensor& row_lse, at::Tensor& row_pos, at::Tensor& row_top1,
              at::Tensor& col_lse, at::Tensor& col_pos, at::Tensor& col_top1) {
   const std::vector<Tile> tiles = make_tiles(p);
+  const Blocks blocks(p);
   const int threads = team_size(tiles.size());
   // States for rows [0, m) and, in the CLIP form, columns at [m, m + n).
   const int64_t states_len = p.m + (p.col_stats ? p.n : 0);
@@ -269,7 +297,7 @@ void forward(const Problem<T>& p, at::Tensor& row_lse, at::Tensor& row_pos, at::
   };
   auto body = [&](int me, size_t i) {
     const Tile& t = tiles[i];
-    compute_tile(p, t, tiles_buf[me]);
+    compute_tile(p, blocks, t, tiles_buf[me]);
     const T* s = tiles_buf[me].template const_data_ptr<T>();
     // Each positive logit lies in exactly one visited tile: record it there.
     for (int64_t r = 0; r < t.tr; ++r) {
@@ -296,6 +324,7 @@ template <typename T>
 void backward(const Problem<T>& p, const T* row_w, const T* row_l, const T* col_w, const T* col_l,
               at::Tensor& d_rows, at::Tensor& d_cols) {
   const std::vector<Tile> tiles = make_tiles(p);
+  const Blocks blocks(p);
   const int threads = team_size(tiles.size());
   const int64_t D = p.rows.size(1);
   // Thread 0 adds into the outputs; the others into private buffers summed at the end.
@@ -306,21 +335,28 @@ void backward(const Problem<T>& p, const T* row_w, const T* row_l, const T* col_
     rows_acc[i] = at::zeros({p.m, D}, p.rows.options());
     cols_acc[i] = p.mirror ? rows_acc[i] : at::zeros({p.n, D}, p.rows.options());
   }
+  struct AccBlocks {
+    std::vector<at::Tensor> rows, cols;
+  };
+  std::vector<AccBlocks> acc_blocks;
+  for (int i = 0; i < threads; ++i) {
+    acc_blocks.push_back({split_rows(rows_acc[i], p.side), split_rows(cols_acc[i], p.side)});
+  }
 
   std::vector<at::Tensor> tiles_buf(threads);
   auto setup = [&](int me) { tiles_buf[me] = at::empty({p.side, p.side}, p.rows.options()); };
   auto body = [&](int me, size_t i) {
     const Tile& t = tiles[i];
     at::Tensor& tile = tiles_buf[me];
-    compute_tile(p, t, tile);
+    compute_tile(p, blocks, t, tile);
     const bool cols_softmax = serves_columns(p, t) || t.diagonal;
     grad_tile(tile.template mutable_data_ptr<T>(), t.tr, t.tc, p.side, row_w + t.r0, row_l + t.r0,
               cols_softmax ? col_w + t.c0 : nullptr, cols_softmax ? col_l + t.c0 : nullptr);
-    const at::Tensor g = tile.narrow(0, 0, t.tr).narrow(1, 0, t.tc);
-    rows_acc[me].narrow(0, t.r0, t.tr).addmm_(g, p.cols.narrow(0, t.c0, t.tc));
+    const at::Tensor g = tile_view(tile, t.tr, t.tc);
+    acc_blocks[me].rows[t.r0 / p.side].addmm_(g, blocks.cols[t.c0 / p.side]);
     // A diagonal block's G already holds both directions (it is the whole symmetric block).
     if (!t.diagonal) {
-      cols_acc[me].narrow(0, t.c0, t.tc).addmm_(g.t(), p.rows.narrow(0, t.r0, t.tr));
+      acc_blocks[me].cols[t.c0 / p.side].addmm_(g.t(), blocks.rows[t.r0 / p.side]);
     }
   };
   for_each_tile(tiles.size(), threads, setup, body);

@@ -25,7 +25,7 @@ SSL_HOST_DEVICE float exp_shifted(float x) {
   return !(x >= -87.3f) ? 0.f : __expf(fminf(x, 88.f));  // NaN (−inf − −inf) and −inf give 0
 #else
   const bool underflow = !(x >= -87.3f);  // also true for NaN/-inf: those logits are masked
-  const float xc = underflow ? 0.f : (x > 88.f ? 88.f : x);
+  const float xc = x > 88.f ? 88.f : (underflow ? -87.3f : x);
   // n = round(x / ln2) by the 1.5·2^23 trick: exact for |x / ln2| < 2^22, and it vectorises on
   // every x86 (floor needs SSE4.1). Without -ffast-math the compiler keeps (y + c) − c as written.
   const float n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;
@@ -41,7 +41,7 @@ SSL_HOST_DEVICE float exp_shifted(float x) {
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n, n in [-126, 127]
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
-  return underflow ? 0.f : p * scale;
+  return underflow ? 0.f : p * scale;  // a blend, after the arithmetic: no branch
 #endif
 }
 
