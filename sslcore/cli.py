@@ -194,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_data_show)
 
+    from sslcore.cli_runs import add_run_commands
+
+    add_run_commands(sub)
+
     p = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="localhost")

@@ -1,0 +1,165 @@
+"""The CLI's run commands: pretrain, adapt, sweep, runs (added to the parser by sslcore.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from sslcore.config import PretrainConfig
+from sslcore.runs import RunStore, atomic_write_text
+
+__all__ = ["add_run_commands"]
+
+
+# CLI options that set PretrainConfig fields of the same name.
+_CONFIG_ARGS = (
+    "task",
+    "data",
+    "data_options",
+    "task_options",
+    "steps",
+    "batch_size",
+    "lr",
+    "width",
+    "eval_every",
+    "checkpoint_every",
+    "seed",
+)
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    from sslcore.cli import _parse_option
+
+    return dict(_parse_option(p) for p in pairs)
+
+
+def _store(args: argparse.Namespace) -> RunStore:
+    return RunStore(args.out)
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from sslcore.train.pretrain import pretrain
+
+    store = _store(args)
+    given: dict[str, Any] = {
+        name: getattr(args, name) for name in _CONFIG_ARGS if getattr(args, name) not in (None, [])
+    }
+    for name in ("data_options", "task_options"):
+        if name in given:
+            given[name] = _options(given[name])
+    run = None
+    if args.resume:
+        run = store.open(args.resume)
+        config = run.config  # a resume continues the run's own config ...
+        differ = {
+            k: (getattr(config, k), v)
+            for k, v in given.items()
+            if k != "steps" and getattr(config, k) != v
+        }
+        if differ:
+            raise ValueError(f"--resume {run.id}: the run was made with other settings {differ}")
+        if given.get("steps", config.steps) != config.steps:  # ... but may run longer
+            config.steps = given["steps"]
+            config.validate()
+            atomic_write_text(run.path / "config.json", json.dumps(config.to_dict(), indent=2))
+    else:
+        config = PretrainConfig(**given)
+    run = pretrain(config, store=store, resume=run, progress=not args.quiet)
+    print(json.dumps({"run": run.id, "path": str(run.path), "summary": run.summary()}))
+    return 0
+
+
+def _cmd_adapt(args: argparse.Namespace) -> int:
+    from sslcore.train.adapt import adapt
+
+    run = _store(args).open(args.run)
+    record = adapt(run, args.mode, args.labels, steps=args.adapt_steps)
+    print(json.dumps(record))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from sslcore.train.adapt import sweep
+
+    run = _store(args).open(args.run)
+    fractions = [float(f) for f in args.labels.split(",")]
+    records = sweep(run, fractions=fractions, modes=args.modes.split(","), steps=args.adapt_steps)
+    if args.json:
+        print(json.dumps(records))
+        return 0
+    print(f"{'labels':>7} {'mode':>9} {'accuracy':>9} {'L_adapt':>8}")
+    for r in records:
+        loss = "-" if r["test_loss"] is None else f"{r['test_loss']:.3f}"
+        print(f"{r['label_fraction']:>7.0%} {r['mode']:>9} {r['accuracy']:>9.3f} {loss:>8}")
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    rows = []
+    for run in _store(args).list():
+        status, summary, config = run.status(), run.summary() or {}, run.config
+        rows.append(
+            {
+                "run": run.id,
+                "state": status["state"],
+                "task": config.task,
+                "data": config.data,
+                "steps": config.steps,
+                "done_steps": run.checkpoints()[-1][0] if run.checkpoints() else 0,
+                "probe_accuracy": summary.get("probe_accuracy"),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print(f"no runs in {args.out or RunStore().root}")
+    for r in rows:
+        probe = "-" if r["probe_accuracy"] is None else f"{r['probe_accuracy']:.3f}"
+        print(f"{r['run']:<48} {r['state']:<9} {r['done_steps']:>6}/{r['steps']:<6} probe {probe}")
+    return 0
+
+
+def add_run_commands(sub: argparse._SubParsersAction) -> None:
+    """Adds ``pretrain``, ``adapt``, ``sweep`` and ``runs`` to the CLI's subcommands."""
+    from sslcore.pretext import PRETEXT_TASKS
+    from sslcore.train.adapt import ADAPT_MODES
+
+    defaults = PretrainConfig()
+    p = sub.add_parser("pretrain", help="pretrain an encoder on a pretext task (a new run)")
+    p.add_argument("--task", choices=list(PRETEXT_TASKS), help=f"default {defaults.task}")
+    p.add_argument("--data", help=f"embedded dataset name or a path (default {defaults.data})")
+    p.add_argument("--data-opt", dest="data_options", action="append", metavar="KEY=VALUE")
+    p.add_argument("--task-opt", dest="task_options", action="append", metavar="KEY=VALUE")
+    p.add_argument("--steps", type=int, help=f"optimisation steps (default {defaults.steps})")
+    p.add_argument("--batch-size", type=int, help=f"default {defaults.batch_size}")
+    p.add_argument("--lr", type=float, help=f"peak learning rate (default {defaults.lr})")
+    p.add_argument("--width", type=int, help="encoder width (default: the encoder's)")
+    p.add_argument("--eval-every", type=int, help=f"default {defaults.eval_every}")
+    p.add_argument("--checkpoint-every", type=int, help=f"default {defaults.checkpoint_every}")
+    p.add_argument("--seed", type=int, help=f"default {defaults.seed}")
+    p.add_argument("--out", help="run store folder (default $SSLCORE_RUNS or ./runs)")
+    p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_pretrain)
+
+    for name, helptext in (("adapt", "adapt a run's encoder"), ("sweep", "label-efficiency table")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("run", help="run id (see `sslcore runs`) or path")
+        p.add_argument("--out", help="run store folder (default $SSLCORE_RUNS or ./runs)")
+        p.add_argument("--adapt-steps", type=int, default=300, help="finetune/scratch budget")
+        if name == "adapt":
+            p.add_argument("--mode", default="linear", choices=ADAPT_MODES)
+            p.add_argument("--labels", type=float, default=1.0, help="label fraction in (0, 1]")
+            p.set_defaults(func=_cmd_adapt)
+        else:
+            p.add_argument("--labels", default="0.01,0.1,1.0", help="comma-separated fractions")
+            p.add_argument("--modes", default=",".join(ADAPT_MODES))
+            p.add_argument("--json", action="store_true")
+            p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("runs", help="list the runs in the store")
+    p.add_argument("--out", help="run store folder (default $SSLCORE_RUNS or ./runs)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_runs)

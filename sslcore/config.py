@@ -1,0 +1,114 @@
+"""Settings of a pretraining run: one dataclass, validated with errors that name the field.
+
+A config is stored as ``config.json`` in its run folder; ``from_dict`` refuses unknown keys so a
+typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["PretrainConfig"]
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+
+
+def _fraction(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ValueError(f"{name}: expected a number in (0, 1), got {value!r}")
+
+
+@dataclass
+class PretrainConfig:
+    """Everything that determines a pretraining run (with the code version, its result).
+
+    Attributes:
+        task: a name in ``sslcore.pretext.PRETEXT_TASKS``.
+        data: an embedded dataset name or a path to user data.
+        data_options: keyword options of the dataset's loader (e.g. ``{"n": 4000}``).
+        task_options: keyword options of the pretext task.
+        steps: optimisation steps.
+        batch_size: raw samples per step (multi-view tasks feed the encoder more rows).
+        lr: peak learning rate of AdamW, reached after ``warmup_steps``, then cosine decay to 0.
+        weight_decay: AdamW's decoupled weight decay.
+        warmup_steps: linear warm-up steps.
+        width: the encoder's width (CNN w, or MLP hidden width); None = the default.
+        seed: seed of the split, the initialisation, the batches and the pretext randomness.
+        source_fraction: share of the data pretrained on (unlabeled); the rest is the labeled
+            target set (with ``test_fraction`` of it held out).
+        test_fraction: share of the target set held out for evaluation.
+        eval_every: steps between online evaluations (linear probe and kNN on the target set).
+        checkpoint_every: steps between checkpoints.
+        device: ``"cpu"`` or ``"cuda"``.
+    """
+
+    task: str = "contrastive"
+    data: str = "shapes"
+    data_options: dict[str, Any] = field(default_factory=dict)
+    task_options: dict[str, Any] = field(default_factory=dict)
+    steps: int = 600
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    width: int | None = None
+    seed: int = 0
+    source_fraction: float = 0.8
+    test_fraction: float = 0.3
+    eval_every: int = 100
+    checkpoint_every: int = 100
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raises ValueError/TypeError naming the first invalid field."""
+        for name in ("task", "data"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name}: expected a non-empty string, got {value!r}")
+        for name in ("data_options", "task_options"):
+            if not isinstance(getattr(self, name), dict):
+                raise TypeError(f"{name}: expected a dict, got {getattr(self, name)!r}")
+        for name in ("steps", "batch_size", "eval_every", "checkpoint_every"):
+            _positive_int(name, getattr(self, name))
+        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int):
+            raise ValueError(f"warmup_steps: expected an integer >= 0, got {self.warmup_steps!r}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps: expected an integer >= 0, got {self.warmup_steps}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed: expected an integer >= 0, got {self.seed!r}")
+        for name in ("lr", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name}: expected a number, got {value!r}")
+            if not math.isfinite(value) or value < 0 or (name == "lr" and value == 0):
+                raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+        if self.width is not None:
+            _positive_int("width", self.width)
+        _fraction("source_fraction", self.source_fraction)
+        _fraction("test_fraction", self.test_fraction)
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"device: expected 'cpu' or 'cuda', got {self.device!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PretrainConfig:
+        """The config of a dict such as ``to_dict`` gives; unknown keys are an error."""
+        if not isinstance(values, dict):
+            raise TypeError(f"config: expected a dict, got {type(values).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"config: unknown field(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)

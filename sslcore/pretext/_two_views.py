@@ -1,0 +1,131 @@
+"""Two-view batches shared by the joint-embedding tasks (SimCLR, SimSiam, VICReg, SCARF).
+
+Layout: x̃ stacks view 1 of every sample, then view 2, ``(2B, ...)``; the pseudolabel of row i is
+the row it pairs with, ``(i + B) mod 2B``. Image views come from the fused kernel
+(``sslcore.ops.augment_views``) applied to params sampled from a ViewSpec with the task's
+generator, so the same seed replays the same views (``sample_two_views``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import torch
+
+from sslcore import ops
+from sslcore.augment import ViewParams, ViewSpec, sample_view_params
+from sslcore.pretext.base import IMAGE_MEAN, IMAGE_STD, PretextBatch
+
+__all__ = [
+    "check_cpu_generator",
+    "check_min_batch",
+    "check_widths",
+    "describe_pair",
+    "image_view_spec",
+    "make_view_batch",
+    "pair_index",
+    "sample_two_views",
+    "split_pairs",
+]
+
+
+def pair_index(b: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Pseudolabels of a two-view batch: ``(2B,)`` int64, row i pairs with ``(i + B) mod 2B``."""
+    rows = torch.arange(2 * b, device=device)
+    return (rows + b) % (2 * b)
+
+
+def describe_pair(z: torch.Tensor) -> str:
+    """One pairing pseudolabel as text: ``"pairs with view k"``."""
+    if not isinstance(z, torch.Tensor) or z.numel() != 1:
+        raise ValueError(f"z: expected one pseudolabel (a 1-element tensor), got {z!r}")
+    return f"pairs with view {int(z.item())}"
+
+
+def check_cpu_generator(generator: torch.Generator) -> None:
+    """Raises unless `generator` is a CPU torch.Generator (ViewParams are sampled on the CPU)."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator: expected a seeded torch.Generator, got {type(generator).__name__}"
+        )
+    if generator.device.type != "cpu":
+        raise ValueError(f"generator: expected a CPU generator, got one on {generator.device}")
+
+
+def check_min_batch(x: torch.Tensor, minimum: int, task: str, why: str) -> None:
+    """Raises ValueError when the batch `x` holds fewer than `minimum` samples."""
+    if x.shape[0] < minimum:
+        raise ValueError(
+            f"x: pretext task {task!r} needs a batch of at least {minimum} samples, "
+            f"got B = {x.shape[0]}: {why}"
+        )
+
+
+def check_widths(**widths: int) -> tuple[int, ...]:
+    """The head widths as ints, or ValueError naming the first that is not a positive int."""
+    for name, value in widths.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: expected a positive int width, got {value!r}")
+    return tuple(widths.values())
+
+
+def image_view_spec(sample_shape: Sequence[int], spec: ViewSpec | dict | None) -> ViewSpec:
+    """The recipe of an image task's views, normalised as ``base.to_model_input`` normalises.
+
+    Args:
+        sample_shape: ``(C, H, W)`` of the raw images.
+        spec: a recipe; a dict of ``ViewSpec.simclr`` keyword arguments (JSON-able, as a run's
+            config stores it, e.g. ``{"strength": 0.5, "scale": [0.2, 1.0]}``); or None for
+            ``ViewSpec.simclr((H, W))``. A recipe without mean/std gets
+            base.IMAGE_MEAN/IMAGE_STD per channel, so pretraining and the downstream task see one
+            scale; a recipe with another normalisation is refused.
+    """
+    c, h, w = (int(s) for s in sample_shape)
+    if spec is None:
+        spec = ViewSpec.simclr((h, w))
+    if isinstance(spec, dict):
+        options = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+        try:
+            spec = ViewSpec.simclr((h, w), **options)
+        except TypeError as error:
+            raise ValueError(f"spec: {error}") from None
+    if not isinstance(spec, ViewSpec):
+        raise TypeError(f"spec: expected a ViewSpec or None, got {type(spec).__name__}")
+    mean, std = (IMAGE_MEAN,) * c, (IMAGE_STD,) * c
+    if spec.mean is None:
+        return dataclasses.replace(spec, mean=mean, std=std)
+    if spec.mean != mean or spec.std != std:
+        raise ValueError(
+            f"spec: expected the encoder's normalisation mean={mean}, std={std} (or none, to "
+            f"have it filled in), got mean={spec.mean}, std={spec.std}"
+        )
+    return spec
+
+
+def sample_two_views(spec: ViewSpec, x: torch.Tensor, generator: torch.Generator) -> ViewParams:
+    """The params of two views of every image of `x`, on x's device: row ``j · B + i``."""
+    return sample_view_params(spec, x.shape, views=2, generator=generator, device=x.device)
+
+
+def make_view_batch(spec: ViewSpec, x: torch.Tensor, generator: torch.Generator) -> PretextBatch:
+    """x̃ = the kernel's two views ``(2B, C, h, w)`` float32, z = the pairing ``(2B,)``."""
+    params = sample_two_views(spec, x, generator)
+    views = ops.augment_views(x, params)  # (2B, C, h, w): view 1 of every image, then view 2
+    return PretextBatch(views, pair_index(x.shape[0], x.device))
+
+
+def split_pairs(
+    outputs: torch.Tensor, batch: PretextBatch, name: str = "outputs"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two halves ``(B, D)`` of `outputs` ``(2B, D)``: view 1's rows, view 2's rows."""
+    if not isinstance(outputs, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(outputs).__name__}")
+    rows = batch.pseudolabels.shape[0]
+    if outputs.dim() != 2 or outputs.shape[0] != rows or rows % 2:
+        raise ValueError(
+            f"{name}: expected (2B, D) = ({rows}, D) rows, one per view of the batch, "
+            f"got shape {tuple(outputs.shape)}"
+        )
+    b = rows // 2
+    return outputs[:b], outputs[b:]

@@ -1,0 +1,99 @@
+"""SimCLR's pretext task: two augmented views of each image, each the other's positive."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from sslcore.augment import ViewParams, ViewSpec
+from sslcore.losses import InfoNCELoss
+from sslcore.models import projection_head
+from sslcore.pretext._two_views import (
+    check_cpu_generator,
+    check_min_batch,
+    check_widths,
+    describe_pair,
+    image_view_spec,
+    make_view_batch,
+    sample_two_views,
+    split_pairs,
+)
+from sslcore.pretext.base import PretextBatch, PretextLoss, PretextTask
+
+__all__ = ["Contrastive"]
+
+
+class Contrastive(PretextTask):
+    """SimCLR (Chen, Kornblith, Norouzi & Hinton 2020): two views, each the other's positive.
+
+    "A Simple Framework for Contrastive Learning of Visual Representations", ICML 2020
+    (arXiv:2002.05709). Every image gives two views from the fused kernel
+    (``ops.augment_views``). x̃ stacks view 1 of every image, then view 2: ``(2B, C, h, w)``.
+    z is, for each row, the index of the row it pairs with, ``(i + B) mod 2B`` ``(2B,)``: the
+    positive of NT-Xent among the 2B − 1 other views. The head is SimCLR's projection g(·); the
+    loss is NT-Xent (``InfoNCELoss``) on its output, and the metric ``accuracy`` is the fraction
+    of rows whose positive is the most similar of the candidates (top-1).
+
+    Args:
+        sample_shape: ``(C, H, W)`` of the raw images.
+        spec: the view recipe; default ``ViewSpec.simclr((H, W))`` (crop 0.08–1, flip, jitter
+            of strength 1 with p 0.8, grayscale p 0.2, blur p 0.5). Its mean/std are filled in
+            with base.IMAGE_MEAN/IMAGE_STD. On CIFAR-sized images the paper uses strength 0.5
+            without blur: ``ViewSpec.simclr(32, strength=0.5, blur=False)``. On tiny 8 × 8
+            digits, where an 8 % crop is about 2 × 2 pixels and a mirrored digit is another glyph, a
+            sensible recipe is ``ViewSpec.simclr(8, scale=(0.4, 1.0), flip_p=0.0)`` (blur is a
+            single tap below 20 pixels anyway; saturation, hue and grayscale leave 1-channel
+            images unchanged).
+        temperature: τ of NT-Xent; 0.5 is SimCLR's CIFAR-10 setting.
+        hidden, out: widths of the projection head.
+
+    A batch needs B >= 2: with one image the only candidate of each view is its positive, the
+    loss is exactly 0 and teaches nothing.
+    """
+
+    name = "contrastive"
+    modalities = ("image",)
+    paper = (
+        "Chen, Kornblith, Norouzi & Hinton, A Simple Framework for Contrastive Learning of "
+        "Visual Representations (SimCLR), ICML 2020"
+    )
+
+    def __init__(
+        self,
+        sample_shape: Sequence[int],
+        spec: ViewSpec | dict | None = None,
+        temperature: float = 0.5,
+        hidden: int = 256,
+        out: int = 128,
+    ) -> None:
+        super().__init__(sample_shape)
+        self.spec = image_view_spec(self.sample_shape, spec)
+        self.criterion = InfoNCELoss(temperature, normalize=True)
+        self.hidden, self.out = check_widths(hidden=hidden, out=out)
+
+    def view_params(self, x: torch.Tensor, generator: torch.Generator) -> ViewParams:
+        """The params ``make_batch`` applies for this generator state (for replay and display)."""
+        return sample_two_views(self.spec, x, generator)
+
+    def make_batch(self, x: torch.Tensor, generator: torch.Generator) -> PretextBatch:
+        """x̃ ``(2B, C, h, w)`` float32 views from the kernel, z ``(2B,)`` the paired rows."""
+        self.check_batch(x)
+        check_min_batch(x, 2, self.name, "NT-Xent needs negatives from other images")
+        check_cpu_generator(generator)
+        return make_view_batch(self.spec, x, generator)
+
+    def pretext_head(self, dim: int) -> nn.Module:
+        """SimCLR's projection g(·): ``(2B, dim)`` → ``(2B, out)``."""
+        return projection_head(dim, self.hidden, self.out)
+
+    def loss(self, outputs: torch.Tensor, batch: PretextBatch) -> PretextLoss:
+        """NT-Xent of the projections ``(2B, out)``; metric: the positive's top-1 accuracy."""
+        z_a, z_b = split_pairs(outputs, batch)  # (B, out) each
+        result = self.criterion(z_a, z_b, details=True)
+        return PretextLoss(result.loss, {"accuracy": float(result.accuracy)})
+
+    def describe(self, z: torch.Tensor) -> str:
+        """``"pairs with view k"``."""
+        return describe_pair(z)

@@ -1,0 +1,212 @@
+"""Pretraining: k_γ(h_θ(x̃)) on a pretext task, written into the run store, resumable.
+
+One readable loop: sample a batch of unlabeled source data, let the task make (x̃, z), take an
+AdamW step on L_pre, log, evaluate the encoder online (linear probe and kNN on the labeled target
+set) every ``eval_every`` steps, checkpoint every ``checkpoint_every``. Every random draw comes
+from one seeded torch.Generator saved in the checkpoints, so a run resumed after a kill repeats
+exactly the steps it lost and its metrics continue as if it never stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from sslcore.config import PretrainConfig
+from sslcore.data import load_dataset, split_source_target
+from sslcore.data.splits import SourceTargetSplit
+from sslcore.errors import SslcoreError
+from sslcore.eval.probe import extract_features, knn_accuracy, linear_probe_accuracy
+from sslcore.models import make_encoder
+from sslcore.pretext import PretextTask, make_task
+from sslcore.runs import Run, RunStore
+from sslcore.train.schedules import warmup_cosine
+
+__all__ = ["Setup", "TrainingError", "build", "evaluate", "pretrain"]
+
+# Wall-clock fields of a metrics record: they differ between a run and its resumed twin.
+TIMING_FIELDS = ("samples_per_s", "seconds")
+
+
+class TrainingError(SslcoreError):
+    """Training cannot go on (e.g. L_pre became NaN); the last good checkpoint is kept."""
+
+
+@dataclass
+class Setup:
+    """What a config builds: the data split, the task, h_θ, k_γ and the optimiser."""
+
+    split: SourceTargetSplit
+    task: PretextTask
+    encoder: nn.Module
+    head: nn.Module
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+
+
+def build(config: PretrainConfig) -> Setup:
+    """The data split, task, encoder, pretext head and optimiser of `config`.
+
+    Initialised from its seed: the same config always builds the same starting point.
+    """
+    data = load_dataset(config.data, **config.data_options)
+    split = split_source_target(data, config.source_fraction, config.test_fraction, config.seed)
+    task = make_task(config.task, data.sample_shape, **config.task_options)
+    torch.manual_seed(config.seed)  # module initialisation draws from the global generator
+    encoder = make_encoder(data.sample_shape, config.width).to(config.device)
+    head = task.pretext_head(encoder.out_dim).to(config.device)
+    params = [*encoder.parameters(), *head.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(config.seed + 1)
+    return Setup(split, task, encoder, head, optimizer, generator)
+
+
+def evaluate(encoder: nn.Module, split: SourceTargetSplit, device: str = "cpu") -> dict[str, float]:
+    """Online evaluation of h_θ on the labeled target set: linear-probe and kNN accuracy."""
+    train = extract_features(encoder, split.target_train.x, device=device)
+    test = extract_features(encoder, split.target_test.x, device=device)
+    y_train, y_test = split.target_train.y.numpy(), split.target_test.y.numpy()
+    return {
+        "probe_accuracy": linear_probe_accuracy(train, y_train, test, y_test),
+        "knn_accuracy": knn_accuracy(train, y_train, test, y_test),
+    }
+
+
+def _state(setup: Setup, step: int, config: PretrainConfig) -> dict[str, Any]:
+    return {
+        "step": step,
+        "config": config.to_dict(),
+        "encoder": setup.encoder.state_dict(),
+        "head": setup.head.state_dict(),
+        "optimizer": setup.optimizer.state_dict(),
+        "generator": setup.generator.get_state(),
+    }
+
+
+def _restore(setup: Setup, state: dict[str, Any]) -> int:
+    setup.encoder.load_state_dict(state["encoder"])
+    setup.head.load_state_dict(state["head"])
+    setup.optimizer.load_state_dict(state["optimizer"])
+    setup.generator.set_state(state["generator"])
+    return int(state["step"])
+
+
+def _progress(total: int, start: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=start, disable=not enabled, unit="step", dynamic_ncols=True)
+
+
+def pretrain(
+    config: PretrainConfig,
+    *,
+    store: RunStore | None = None,
+    resume: Run | str | None = None,
+    progress: bool = True,
+    should_stop: Callable[[], bool] | None = None,
+) -> Run:
+    """Pretrains an encoder on `config`'s pretext task; returns the run written into `store`.
+
+    Args:
+        config: the run's settings.
+        store: the run store (default: ``RunStore()``, i.e. $SSLCORE_RUNS or ./runs).
+        resume: a run (or its id) to continue from its last checkpoint; its config must equal
+            `config`. Metrics after that checkpoint are dropped and redone identically.
+        progress: show a tqdm progress bar.
+        should_stop: polled after every step; True cancels the run after a checkpoint.
+
+    Raises:
+        TrainingError: L_pre became NaN or infinite (the run is marked failed; the last good
+            checkpoint stays).
+        SslcoreError: `resume` names a run whose config differs.
+    """
+    store = store or RunStore()
+    if resume is not None:
+        run = resume if isinstance(resume, Run) else store.open(resume)
+        saved = run.config.to_dict()
+        if saved != config.to_dict():
+            diff = {k: (saved[k], v) for k, v in config.to_dict().items() if saved.get(k) != v}
+            raise SslcoreError(f"resume: run {run.id} was made with another config: {diff}")
+    else:
+        run = store.create(config)
+    run.set_status("running", pid=os.getpid())
+    try:
+        _train(run, config, progress, should_stop)
+    except KeyboardInterrupt:
+        run.set_status("cancelled", "interrupted")
+        raise
+    except Exception as error:
+        run.set_status("failed", f"{type(error).__name__}: {error}")
+        raise
+    return run
+
+
+def _train(
+    run: Run, config: PretrainConfig, progress: bool, should_stop: Callable[[], bool] | None
+) -> None:
+    setup = build(config)
+    start = 0
+    if run.checkpoints():
+        start = _restore(setup, run.load_checkpoint())
+    run.truncate_metrics(start)
+    source, task = setup.split.source, setup.task
+    last_good = start
+    bar = _progress(config.steps, start, progress)
+    try:
+        for step in range(start, config.steps):
+            began = time.perf_counter()
+            lr = warmup_cosine(step, config.steps, config.warmup_steps, config.lr)
+            for group in setup.optimizer.param_groups:
+                group["lr"] = lr
+            rows = torch.randint(len(source), (config.batch_size,), generator=setup.generator)
+            batch = task.make_batch(source.x[rows], setup.generator).to(config.device)
+            setup.encoder.train()
+            setup.head.train()
+            result = task.loss(task.forward(setup.encoder, setup.head, batch), batch)
+            value = float(result.loss.detach())
+            if not math.isfinite(value):
+                raise TrainingError(
+                    f"step {step + 1}: L_pre is {value}; stopped. The last good checkpoint "
+                    f"(step {last_good}) is kept: lower the learning rate and resume from it"
+                )
+            setup.optimizer.zero_grad(set_to_none=True)
+            result.loss.backward()
+            setup.optimizer.step()
+            seconds = time.perf_counter() - began
+            record: dict[str, Any] = {"step": step + 1, "loss": value, "lr": lr}
+            record |= {k: float(v) for k, v in result.metrics.items()}
+            record |= {"samples_per_s": config.batch_size / seconds, "seconds": seconds}
+            done = step + 1 == config.steps
+            if (step + 1) % config.eval_every == 0 or done:
+                record |= evaluate(setup.encoder, setup.split, config.device)
+            run.append_metrics(record)
+            bar.update(1)
+            bar.set_postfix(loss=f"{value:.3f}")
+            stop = should_stop is not None and should_stop()
+            if (step + 1) % config.checkpoint_every == 0 or done or stop:
+                run.save_checkpoint(step + 1, _state(setup, step + 1, config))
+                last_good = step + 1
+            if stop:
+                run.set_status("cancelled", f"stopped at step {step + 1}")
+                return
+    finally:
+        bar.close()
+    metrics = run.metrics()
+    last = metrics[-1] if metrics else {}
+    run.write_summary(
+        {
+            "steps": config.steps,
+            "final_loss": last.get("loss"),
+            "probe_accuracy": last.get("probe_accuracy"),
+            "knn_accuracy": last.get("knn_accuracy"),
+            "seconds": sum(r.get("seconds", 0.0) for r in metrics),
+        }
+    )
+    run.set_status("done")
