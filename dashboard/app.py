@@ -32,6 +32,15 @@ PAGES = [
     ),
     st.Page("app_pages/views.py", title="Views", icon=":material/filter:", url_path="views"),
     st.Page(
+        "app_pages/pseudolabels.py",
+        title="Pseudolabels",
+        icon=":material/label:",
+        url_path="pseudolabels",
+    ),
+    st.Page(
+        "app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"
+    ),
+    st.Page(
         "app_pages/loss_kernel.py",
         title="Loss kernel",
         icon=":material/functions:",

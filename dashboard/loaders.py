@@ -6,6 +6,7 @@ data.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -14,13 +15,21 @@ import torch
 from sslcore import ops
 from sslcore.augment import ViewSpec, sample_view_params
 from sslcore.data import Dataset, SourceTargetSplit, label_subset, load_dataset, split_source_target
+from sslcore.pretext import PRETEXT_TASKS, task_class
+from sslcore.pretext_predictions import PretextModel, load_pretext_model
+from sslcore.runs import Run, default_root
 
 __all__ = [
+    "PSEUDO_SOURCES",
     "VIEW_SOURCES",
     "dataset",
     "labelled_subset",
+    "pretext_model",
+    "pseudo_source",
+    "runs_root",
     "sample_indices",
     "split",
+    "task_choices",
     "view_batch",
     "view_sources",
 ]
@@ -110,3 +119,47 @@ def view_batch(
     g = torch.Generator().manual_seed(seed)
     params = sample_view_params(list(specs), originals.shape, views=len(specs), generator=g)
     return idx, originals, ops.augment_views(originals, params), params.rows()
+
+
+# The datasets the Pseudolabels page takes its samples from, loaded as pretraining loads them by
+# default (digits at their shipped 8×8), so a run's head can predict on them; shapes kept small.
+PSEUDO_SOURCES: dict[str, tuple[tuple[str, Any], ...]] = {
+    "shapes": (("n", 256), ("seed", 0), ("size", 32)),
+}
+
+
+def pseudo_source(name: str) -> Dataset:
+    """The cached dataset the Pseudolabels page (and the Train form) samples from."""
+    return dataset(name, PSEUDO_SOURCES.get(name, ()))
+
+
+def task_choices(modality: str) -> tuple[list[str], dict[str, str]]:
+    """The pretext tasks to offer for `modality`, and why the unloadable ones cannot load.
+
+    Like ``sslcore.pretext.tasks_for``, except that a task whose module fails to import does not
+    take the list down: it is offered anyway (its modality is unknown), with its error, so that
+    choosing it can say what is wrong. Not cached: a module that is fixed is picked up.
+    """
+    names: list[str] = []
+    broken: dict[str, str] = {}
+    for name in PRETEXT_TASKS:
+        try:
+            cls = task_class(name)
+        except Exception as exc:  # a task module mid-edit: any import-time error
+            broken[name] = f"{type(exc).__name__}: {exc}"
+            names.append(name)
+            continue
+        if modality in cls.modalities:
+            names.append(name)
+    return names, broken
+
+
+def runs_root(value: str) -> Path:
+    """The run store folder typed in the sidebar, or the default ($SSLCORE_RUNS or ./runs)."""
+    return Path(value.strip()).expanduser() if value.strip() else default_root()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the run's encoder and pretext head…")
+def pretext_model(run_path: str, step: int) -> PretextModel:
+    """A run's task, h_θ and k_γ at checkpoint `step`, loaded once for all sessions."""
+    return load_pretext_model(Run(Path(run_path)), step)

@@ -9,7 +9,16 @@ import streamlit as st
 
 from sslcore.augment import ViewSpec
 
-__all__ = ["CUSTOM", "DEFAULTS", "RECIPE_FIELDS", "VIEW_PRESETS", "Keys", "init", "preset_values"]
+__all__ = [
+    "CUSTOM",
+    "DEFAULTS",
+    "RECIPE_FIELDS",
+    "VIEW_PRESETS",
+    "Keys",
+    "init",
+    "keep_valid",
+    "preset_values",
+]
 
 DISK = "(a folder or file on disk)"
 
@@ -65,6 +74,42 @@ class Keys:
     LOSS_LIVE_RUN = "loss.live_run"  # a button: measures LOSS_LIVE_NS with both contenders
     LOSS_LIVE = "loss.live"  # not a widget: the last live run's records and the Ns it measured
     LOSS_UPLOAD = "loss.upload"  # a file uploader: no default (its value cannot be set)
+
+    # The run store's folder, shared by the Pseudolabels and Train pages ("" = $SSLCORE_RUNS or
+    # ./runs, resolved when used).
+    RUNS_ROOT = "runs.root"
+
+    # Pseudolabels page: a few samples, the pretext task's x̃ and z, a trained head's predictions.
+    PSEUDO_DATASET = "pseudo.dataset"
+    PSEUDO_TASK = "pseudo.task"
+    PSEUDO_BATCH = "pseudo.batch"
+    PSEUDO_SEED = "pseudo.seed"  # the pretext task's generator
+    PSEUDO_RESEED = "pseudo.reseed"  # a button: bumps PSEUDO_SEED
+    PSEUDO_SAMPLE_SEED = "pseudo.sample_seed"  # which raw samples are shown
+    PSEUDO_RUN = "pseudo.run"  # the id of the run whose head predicts
+    PSEUDO_PREDICT = "pseudo.predict"  # a toggle: show the pretext head's predictions
+
+    # Train page: start a run, follow the selected one, adapt it.
+    TRAIN_DATA = "train.data"
+    TRAIN_SHAPES_N = "train.shapes_n"
+    TRAIN_TASK = "train.task"
+    TRAIN_STEPS = "train.steps"
+    TRAIN_BATCH = "train.batch"
+    TRAIN_SEED = "train.seed"
+    TRAIN_LR = "train.lr"
+    TRAIN_WIDTH = "train.width"  # 0 = the encoder's default
+    TRAIN_EVAL_EVERY = "train.eval_every"
+    TRAIN_CHECKPOINT_EVERY = "train.checkpoint_every"
+    TRAIN_START = "train.start"  # a button: launches the run's process
+    TRAIN_RUN = "train.run"  # the selected run's id: all the session keeps of a run
+    TRAIN_CANCEL = "train.cancel"  # a button: SIGINT to the selected run's process
+    TRAIN_EXTRA_STEPS = "train.extra_steps"  # steps added to the run's total by Resume
+    TRAIN_RESUME = "train.resume"  # a button: relaunches the selected run from its checkpoint
+    TRAIN_REFRESH = "train.refresh"  # a button: reruns the page
+    ADAPT_MODES = "adapt.modes"
+    ADAPT_FRACTIONS = "adapt.fractions"
+    ADAPT_STEPS = "adapt.steps"
+    ADAPT_START = "adapt.start"  # a button: launches the label-efficiency sweep
 
 
 DEFAULTS: dict[str, Any] = {
@@ -135,8 +180,40 @@ DEFAULTS.update(
         Keys.LOSS_SEED: 0,
         Keys.LOSS_LIVE_NS: [256, 1024],
         Keys.LOSS_LIVE: None,
+        Keys.RUNS_ROOT: "",
+        Keys.PSEUDO_DATASET: "shapes",
+        Keys.PSEUDO_TASK: "rotation",
+        Keys.PSEUDO_BATCH: 6,
+        Keys.PSEUDO_SEED: 0,
+        Keys.PSEUDO_SAMPLE_SEED: 0,
+        Keys.PSEUDO_RUN: None,
+        Keys.PSEUDO_PREDICT: False,
+        Keys.TRAIN_DATA: "shapes",
+        Keys.TRAIN_SHAPES_N: 2000,
+        Keys.TRAIN_TASK: "rotation",
+        Keys.TRAIN_STEPS: 300,
+        Keys.TRAIN_BATCH: 64,
+        Keys.TRAIN_SEED: 0,
+        Keys.TRAIN_LR: 2e-3,
+        Keys.TRAIN_WIDTH: 0,
+        Keys.TRAIN_EVAL_EVERY: 50,
+        Keys.TRAIN_CHECKPOINT_EVERY: 50,
+        Keys.TRAIN_RUN: None,
+        Keys.TRAIN_EXTRA_STEPS: 0,
+        Keys.ADAPT_MODES: ["linear", "knn"],
+        Keys.ADAPT_FRACTIONS: [0.01, 0.1, 1.0],
+        Keys.ADAPT_STEPS: 300,
     }
 )
+
+
+def keep_valid(key: str, options: list[Any]) -> None:
+    """A stored choice no longer offered (another dataset's task, a deleted run) becomes the first.
+
+    Call it before drawing the widget of `key`; with no options, the choice becomes None.
+    """
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0] if options else None
 
 
 def init() -> None:

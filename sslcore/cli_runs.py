@@ -65,9 +65,47 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
             atomic_write_text(run.path / "config.json", json.dumps(config.to_dict(), indent=2))
     else:
         config = PretrainConfig(**given)
-    run = pretrain(config, store=store, resume=run, progress=not args.quiet)
+    stop = _StopOnSignal()
+    with stop:
+        run = pretrain(
+            config, store=store, resume=run, progress=not args.quiet, should_stop=stop.requested
+        )
     print(json.dumps({"run": run.id, "path": str(run.path), "summary": run.summary()}))
-    return 0
+    return 130 if stop.signal is not None else 0
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM ask the loop to stop after the current step.
+
+    The loop then checkpoints that step and marks the run cancelled, so a cancel loses nothing;
+    the previous handlers are restored on exit.
+    """
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def requested(self) -> bool:
+        """Whether a stop signal arrived."""
+        return self.signal is not None
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.signal = signum
+
+    def __enter__(self) -> _StopOnSignal:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 def _cmd_adapt(args: argparse.Namespace) -> int:
@@ -96,13 +134,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
+    from sslcore.jobs import run_state
+
     rows = []
     for run in _store(args).list():
-        status, summary, config = run.status(), run.summary() or {}, run.config
+        summary, config = run.summary() or {}, run.config
         rows.append(
             {
                 "run": run.id,
-                "state": status["state"],
+                "state": run_state(run),  # "interrupted" when it says running but no process is
                 "task": config.task,
                 "data": config.data,
                 "steps": config.steps,
@@ -140,7 +180,12 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, help=f"default {defaults.checkpoint_every}")
     p.add_argument("--seed", type=int, help=f"default {defaults.seed}")
     p.add_argument("--out", help="run store folder (default $SSLCORE_RUNS or ./runs)")
-    p.add_argument("--resume", metavar="RUN", help="continue this run from its last checkpoint")
+    p.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue this run from its last checkpoint (a run created without one, e.g. by "
+        "the dashboard, starts from step 0)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_pretrain)
 

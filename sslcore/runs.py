@@ -106,6 +106,11 @@ class Run:
         """Writes summary.json (atomically)."""
         atomic_write_text(self.path / "summary.json", json.dumps(summary, indent=2))
 
+    def adapt_records(self) -> list[dict[str, Any]]:
+        """The adaptation results appended by ``sslcore.train.adapt`` (adapt.json), oldest first."""
+        path = self.path / "adapt.json"
+        return _read_json(path, f"run {self.id}") if path.exists() else []
+
     # ---- metrics ------------------------------------------------------------------------------
 
     @property

@@ -200,9 +200,8 @@ def adapt(
 
 
 def _save(run: Run, record: dict[str, Any]) -> None:
-    path = run.path / "adapt.json"
-    records = json.loads(path.read_text()) if path.exists() else []
-    atomic_write_text(path, json.dumps([*records, record], indent=2))
+    records = run.adapt_records()
+    atomic_write_text(run.path / "adapt.json", json.dumps([*records, record], indent=2))
 
 
 def sweep(

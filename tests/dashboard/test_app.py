@@ -9,7 +9,13 @@ from streamlit.testing.v1 import AppTest
 from dashboard.state import DISK, Keys
 
 ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-PAGES = ["app_pages/data_explorer.py", "app_pages/views.py", "app_pages/loss_kernel.py"]
+PAGES = [
+    "app_pages/data_explorer.py",
+    "app_pages/views.py",
+    "app_pages/pseudolabels.py",
+    "app_pages/train.py",
+    "app_pages/loss_kernel.py",
+]
 
 
 def run_app() -> AppTest:

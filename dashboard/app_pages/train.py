@@ -1,0 +1,261 @@
+"""Train: start a pretraining run in its own process, follow its curves, cancel, resume, adapt.
+
+Training runs in its own process (DESIGN.md): Start launches ``python -m sslcore pretrain`` in a
+new session writing into the run store (sslcore.jobs); the page keeps only the selected run's id
+and reads everything else back from the store, so a rerun or a closed tab never stops, restarts
+or duplicates a run. Cancel sends SIGINT, which Python turns into KeyboardInterrupt: the loop
+marks the run "cancelled" and exits (SIGTERM would kill it without a word in its status).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import loaders
+from dashboard.state import Keys, keep_valid
+from sslcore import jobs, viz_runs
+from sslcore.config import PretrainConfig
+from sslcore.data import dataset_names
+from sslcore.errors import SslcoreError
+from sslcore.runs import Run, RunStore
+from sslcore.train.adapt import ADAPT_MODES
+
+REFRESH_S = 2.0  # seconds between redraws of a running run's curves
+SHAPES_N = [500, 1000, 2000, 4000, 10_000]
+BATCHES = [8, 16, 32, 64, 128, 256]
+FRACTIONS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+CHART = {"displayModeBar": False}
+
+
+def start_form(store: RunStore) -> None:
+    """The settings of a new run and the Start button."""
+    st.subheader("Start a run")
+    left, middle, right = st.columns(3)
+    with left:
+        data_name = st.selectbox("Data", dataset_names(), key=Keys.TRAIN_DATA)
+        options = {}
+        if data_name == "shapes":
+            options["n"] = st.select_slider("Images", SHAPES_N, key=Keys.TRAIN_SHAPES_N)
+        modality = loaders.pseudo_source(data_name).modality
+        choices, broken = loaders.task_choices(modality)
+        keep_valid(Keys.TRAIN_TASK, choices)
+        task = st.selectbox(
+            "Pretext task",
+            choices,
+            key=Keys.TRAIN_TASK,
+            format_func=lambda n: f"{n} (unavailable)" if n in broken else n,
+        )
+    with middle:
+        steps = st.number_input("Steps", 1, 1_000_000, step=50, key=Keys.TRAIN_STEPS)
+        batch = st.select_slider("Batch size", BATCHES, key=Keys.TRAIN_BATCH)
+        lr = st.number_input(
+            "Peak learning rate", 1e-5, 1.0, step=1e-4, format="%.4g", key=Keys.TRAIN_LR
+        )
+    with right:
+        seed = st.number_input("Seed", 0, 2**31 - 1, step=1, key=Keys.TRAIN_SEED)
+        with st.expander("More settings"):
+            width = st.number_input("Encoder width (0: default)", 0, 1024, key=Keys.TRAIN_WIDTH)
+            eval_every = st.number_input("Evaluate every", 1, 100_000, key=Keys.TRAIN_EVAL_EVERY)
+            every = st.number_input("Checkpoint every", 1, 100_000, key=Keys.TRAIN_CHECKPOINT_EVERY)
+    if task in broken:
+        st.error(f"The pretext task {task!r} cannot be loaded: {broken[task]}")
+    if not st.button("Start", key=Keys.TRAIN_START, type="primary", disabled=task in broken):
+        return
+    try:
+        config = PretrainConfig(
+            task=task,
+            data=data_name,
+            data_options=options,
+            steps=int(steps),
+            batch_size=int(batch),
+            lr=float(lr),
+            seed=int(seed),
+            width=int(width) or None,
+            eval_every=int(eval_every),
+            checkpoint_every=int(every),
+        )
+        run = jobs.launch(config, store)
+    except jobs.JobError as exc:
+        st.warning(f"Not started: {exc}")
+        return
+    except (SslcoreError, ValueError, TypeError) as exc:
+        st.error(f"Not started: {exc}")
+        return
+    st.session_state[Keys.TRAIN_RUN] = run.id  # the run panel below opens the new run
+    st.success(f"Started {run.id}: its log is {run.path / jobs.LOG_NAME}.")
+
+
+def runs_table(root: str) -> None:
+    """One row per run, newest first, read afresh (a fragment, redrawn while a run is active)."""
+    rows = [viz_runs.run_row(r) for r in reversed(RunStore(root).list())]
+    st.dataframe(rows, hide_index=True)
+
+
+def live_training(root: str, run_id: str, was_active: bool) -> None:
+    """State, progress and curves of a run, read afresh from its folder (a fragment)."""
+    run = RunStore(root).open(run_id)
+    active = jobs.run_is_active(run)
+    if was_active and not active:
+        st.rerun()  # it ended: redraw the whole page (table, buttons)
+    status = run.status()
+    try:
+        config, metrics = run.config, run.metrics()
+    except SslcoreError as exc:
+        st.error(f"Run {run_id} cannot be read: {exc}")
+        return
+    done = int(metrics[-1]["step"]) if metrics else 0
+    state = jobs.run_state(run)
+    message = f" · {status.get('message')}" if status.get("message") else ""
+    st.markdown(f"**{state}** · step {done:,} of {config.steps:,}{message}")
+    st.progress(min(1.0, done / config.steps))
+    if not metrics:
+        st.caption(
+            "No metrics yet: the process starts by importing torch and loading the data."
+            if active
+            else "This run logged no step."
+        )
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(viz_runs.loss_figure(metrics), key="train.loss", config=CHART)
+    right.plotly_chart(viz_runs.accuracy_figure(metrics), key="train.accuracy", config=CHART)
+
+
+def run_actions(store: RunStore, run: Run, active: bool) -> None:
+    """Cancel, Resume (optionally with more steps) and Refresh."""
+    state = jobs.run_state(run)
+    cancel, extra, resume, refresh = st.columns([1, 1.4, 1, 1], vertical_alignment="bottom")
+    if cancel.button("Cancel", key=Keys.TRAIN_CANCEL, disabled=not active, width="stretch"):
+        try:
+            with st.spinner("Cancelling: the loop finishes its step…"):
+                state = jobs.cancel(run, timeout=15.0)
+            st.toast(f"{run.id}: {state}")
+        except jobs.JobError as exc:
+            st.warning(str(exc))
+        st.rerun()
+    more = int(extra.number_input("More steps", 0, 1_000_000, step=50, key=Keys.TRAIN_EXTRA_STEPS))
+    finished = state == "done" and not more
+    if resume.button(
+        "Resume",
+        key=Keys.TRAIN_RESUME,
+        disabled=active or finished,
+        help="Continue from the last checkpoint (up to the run's steps plus 'More steps').",
+        width="stretch",
+    ):
+        try:
+            jobs.resume(run, store, steps=run.config.steps + more if more else None)
+        except jobs.JobError as exc:
+            st.warning(str(exc))
+        st.rerun()
+    if refresh.button("Refresh", key=Keys.TRAIN_REFRESH, width="stretch"):
+        st.rerun()
+
+
+def live_adapt(root: str, run_id: str, was_running: bool) -> None:
+    """The sweep's state and the label-efficiency chart from adapt.json (a fragment)."""
+    run = RunStore(root).open(run_id)
+    job = jobs.sweep_job(run)
+    running = bool(job and job["alive"])
+    if was_running and not running:
+        st.rerun()
+    if running:
+        st.info(
+            f"A sweep is running (pid {job['pid']}): {', '.join(job['modes'])} at "
+            f"{', '.join(f'{f:.0%}' for f in job['fractions'])} labels. Records appear below "
+            "as each one is done."
+        )
+    elif job and job["results"] is None:
+        st.error(f"The last sweep ended without results:\n\n```\n{job['log']}\n```")
+    try:
+        records = run.adapt_records()
+        if not records:
+            st.caption("No adaptation yet: run a sweep to see label efficiency.")
+            return
+        figure = viz_runs.label_efficiency_figure(records)
+    except (ValueError, KeyError, TypeError) as exc:  # DataError is a ValueError
+        st.error(f"{run.path / 'adapt.json'} cannot be read: {exc}")
+        return
+    st.plotly_chart(figure, key="adapt.chart", config=CHART)
+    st.dataframe(
+        [
+            {
+                "labels": f"{r['label_fraction']:.0%} ({r['labels']})",
+                "mode": r["mode"],
+                "accuracy": r["accuracy"],
+                "L_adapt": r.get("test_loss"),
+                "seconds": round(r.get("seconds", 0.0), 1),
+            }
+            for r in viz_runs.latest_adapt_records(records)
+        ],
+        hide_index=True,
+    )
+
+
+def adapt_panel(store: RunStore, run: Run) -> None:
+    """Modes and label fractions of a sweep, its Start button, then its live results."""
+    st.subheader("Adapt: label efficiency")
+    st.caption(
+        "θ* transferred to the labeled target set with few labels: linear probe (θ* frozen), "
+        "fine-tune, kNN, and the same encoder trained from scratch as the baseline. The sweep "
+        "runs `python -m sslcore sweep` in the background; its records land in adapt.json."
+    )
+    modes_col, fractions_col, steps_col, button_col = st.columns(
+        [2, 2, 1, 1], vertical_alignment="bottom"
+    )
+    modes = modes_col.multiselect("Modes", list(ADAPT_MODES), key=Keys.ADAPT_MODES)
+    fractions = fractions_col.multiselect(
+        "Label fractions", FRACTIONS, format_func=lambda f: f"{f:.0%}", key=Keys.ADAPT_FRACTIONS
+    )
+    steps = steps_col.number_input("Fine-tune steps", 1, 100_000, key=Keys.ADAPT_STEPS)
+    job = jobs.sweep_job(run)
+    busy = bool(job and job["alive"])
+    ready = bool(run.checkpoints()) and bool(modes) and bool(fractions) and not busy
+    if button_col.button("Run sweep", key=Keys.ADAPT_START, disabled=not ready, width="stretch"):
+        try:
+            jobs.launch_sweep(run, store, sorted(fractions), modes, int(steps))
+            busy = True
+        except jobs.JobError as exc:
+            st.warning(str(exc))
+    if not run.checkpoints():
+        st.caption("The run has no checkpoint yet.")
+    refresh = REFRESH_S if busy else None
+    st.fragment(live_adapt, run_every=refresh)(str(store.root), run.id, busy)
+
+
+def main() -> None:
+    """The page: the start form, the runs, then the selected run."""
+    st.title("Train")
+    st.caption(
+        "Pretraining runs in its own process and writes into the run store: leave this page, "
+        "close the tab, come back, the run goes on."
+    )
+    with st.sidebar:
+        root = loaders.runs_root(
+            st.text_input("Run store", key=Keys.RUNS_ROOT, placeholder="$SSLCORE_RUNS or ./runs")
+        )
+        st.caption(f"Runs are read from and written to `{root.resolve()}`.")
+    store = RunStore(root)
+    start_form(store)
+
+    st.subheader("Runs")
+    runs = list(reversed(store.list()))  # newest first
+    if not runs:
+        st.info(f"No runs in {root.resolve()} yet.")
+        return
+    busy = any(jobs.run_is_active(r) for r in runs)
+    st.fragment(runs_table, run_every=REFRESH_S if busy else None)(str(store.root))
+    ids = [r.id for r in runs]
+    keep_valid(Keys.TRAIN_RUN, ids)
+    run_id = st.selectbox("Run", ids, key=Keys.TRAIN_RUN)
+    run = runs[ids.index(run_id)]
+    active = jobs.run_is_active(run)
+    run_actions(store, run, active)
+    st.fragment(live_training, run_every=REFRESH_S if active else None)(
+        str(store.root), run.id, active
+    )
+    with st.expander("Log"):
+        st.code(jobs.log_tail(run.path / jobs.LOG_NAME, 40) or "(empty)", language=None)
+    adapt_panel(store, run)
+
+
+if __name__ == "__main__":  # Streamlit runs a page file as __main__; importing it draws nothing
+    main()

@@ -1,0 +1,381 @@
+"""Pretraining and adaptation in their own processes: launch, find, cancel (DESIGN.md).
+
+"Training runs in its own process": :func:`launch` starts ``python -m sslcore pretrain`` as a
+detached subprocess (a new session, so a signal to the dashboard never reaches it; output to a
+log file in the run folder). The caller keeps nothing but the run id: everything else is read
+back from the run store, so a page rerun or a closed tab never kills, restarts or duplicates a
+run. The run folder is created here, before the process starts (its config.json written), and
+the CLI is told to ``--resume`` it: a run without a checkpoint resumes from step 0, and the run
+id is known at once.
+
+A run is *active* when its status.json says "running" with a pid that is alive: the process
+exists, is not a zombie and, where /proc tells, started before that status was written, so a pid
+reused by an unrelated process after a crash is not taken for the run. An identical config is
+refused while one is active (checked and created under a lock file in the store).
+
+:func:`cancel` sends SIGINT, not SIGTERM: Python turns SIGINT into KeyboardInterrupt, on which
+``pretrain`` marks the run "cancelled" before it exits; SIGTERM's default action kills the process
+at once and leaves status.json saying "running".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sslcore.config import PretrainConfig
+from sslcore.errors import DataError, SslcoreError
+from sslcore.runs import Run, RunStore, atomic_write_text
+
+__all__ = [
+    "LOG_NAME",
+    "SWEEP_JOB",
+    "JobError",
+    "active_runs",
+    "cancel",
+    "is_alive",
+    "launch",
+    "launch_sweep",
+    "log_tail",
+    "pretrain_command",
+    "process_start_time",
+    "resume",
+    "run_is_active",
+    "run_state",
+    "sweep_command",
+    "sweep_job",
+]
+
+LOG_NAME = "pretrain.log"  # the pretraining process's stdout and stderr, in its run folder
+SWEEP_JOB = "sweep-job.json"  # the last adaptation sweep's pid, settings and output file
+SWEEP_LOG = "sweep.log"
+_LOCK_NAME = ".jobs.lock"
+_START_SLACK_S = 5.0  # /proc start times are only as exact as the boot time (whole seconds)
+_REPO = Path(__file__).resolve().parent.parent
+
+
+class JobError(SslcoreError):
+    """A job cannot be started or stopped (one is already running, none is, nothing to adapt)."""
+
+
+# ---- processes -------------------------------------------------------------------------------
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields 3… of /proc/<pid>/stat (state first), or None where there is no such file."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # the command name may hold spaces and ")"
+
+
+def is_alive(pid: Any) -> bool:
+    """True if `pid` is a process that exists and is not a zombie (finished, not yet reaped)."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, as another user's process
+    fields = _proc_stat(pid)
+    return fields is None or fields[0] not in ("Z", "X")
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process `pid` started (Unix time, ±1 s), or None where /proc cannot tell."""
+    fields = _proc_stat(pid)
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+        boot = next(int(line.split()[1]) for line in lines if line.startswith("btime "))
+        ticks = int(fields[19]) if fields else None  # field 22, starttime, in clock ticks
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    return None if ticks is None else boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _alive_since(pid: Any, written: float | None) -> bool:
+    """`pid` is alive and is the process that wrote a record at time `written` (or later)."""
+    if not is_alive(pid):
+        return False
+    started = process_start_time(pid)
+    return started is None or written is None or started <= written + _START_SLACK_S
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    """The last `lines` lines of a log file ("" if there is none)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip("\n").split("\n")[-lines:])
+
+
+@contextlib.contextmanager
+def _store_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock on the store (a lock file under it), so check-then-start is atomic."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / _LOCK_NAME, "a") as handle:
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): the check is only best effort there
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _spawn(argv: Sequence[str], stdout: Path, stderr: Path | None = None) -> subprocess.Popen:
+    """Starts `argv` detached (new session, no stdin), output appended to the given files.
+
+    The child imports the same sslcore as this process (its folder goes first on PYTHONPATH).
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_REPO), env.get("PYTHONPATH")) if p)
+    with contextlib.ExitStack() as files:
+        out = files.enter_context(open(stdout, "ab"))
+        err = files.enter_context(open(stderr, "ab")) if stderr else subprocess.STDOUT
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,  # a closed terminal or a killed dashboard leaves it running
+            close_fds=True,
+            env=env,
+        )
+
+
+def _reap(proc: subprocess.Popen, run: Run, root: Path) -> None:
+    """Waits for a pretraining process in the background; records an end it could not record.
+
+    The thread reaps the child (no zombie lingers) and, if the process died while its status
+    still says "running" with its pid (it failed before training started, or was killed), marks
+    the run cancelled (interrupted) or failed, naming the exit code and the log.
+    """
+
+    def wait() -> None:
+        code = proc.wait()
+        with contextlib.suppress(Exception):  # the run folder may be gone; nothing to record
+            _settle(run, proc.pid, code, root)
+
+    threading.Thread(target=wait, name=f"sslcore-job-{proc.pid}", daemon=True).start()
+
+
+def _settle(run: Run, pid: int, code: int | None, root: Path) -> None:
+    with _store_lock(root):
+        status = run.status()
+        if status.get("state") != "running" or status.get("pid") != pid or is_alive(pid):
+            return
+        if code in (None, 130, -signal.SIGINT):
+            run.set_status("cancelled", "interrupted before it recorded an end")
+        else:
+            run.set_status("failed", f"the process exited with code {code}; see {LOG_NAME}")
+
+
+# ---- runs --------------------------------------------------------------------------------------
+
+
+def run_is_active(run: Run) -> bool:
+    """True when the run's status is "running" and its process is alive."""
+    try:
+        status = run.status()
+    except DataError:
+        return False
+    return status.get("state") == "running" and _alive_since(
+        status.get("pid"), status.get("updated")
+    )
+
+
+def run_state(run: Run) -> str:
+    """The run's state from status.json; "interrupted" when it says running but nothing runs.
+
+    An interrupted run was killed (kill -9, a reboot) or is unreadable; it can be resumed.
+    """
+    try:
+        state = run.status().get("state", "created")
+    except DataError:
+        return "unreadable"
+    if state == "running" and not run_is_active(run):
+        return "interrupted"
+    return state
+
+
+def active_runs(store: RunStore) -> list[Run]:
+    """The store's runs whose process is running now."""
+    return [run for run in store.list() if run_is_active(run)]
+
+
+def pretrain_command(run_id: str, root: Path | str, steps: int | None = None) -> list[str]:
+    """``python -m sslcore pretrain --resume RUN --out ROOT --quiet [--steps N]``."""
+    argv = [sys.executable, "-m", "sslcore", "pretrain", "--resume", str(run_id)]
+    argv += ["--out", str(Path(root).resolve()), "--quiet"]
+    return argv + (["--steps", str(int(steps))] if steps is not None else [])
+
+
+def launch(config: PretrainConfig, store: RunStore) -> Run:
+    """Creates a run of `config` in `store` and starts its pretraining process; returns the run.
+
+    Raises:
+        JobError: a run of the same config is running now, or the process could not start.
+    """
+    wanted = config.to_dict()
+    with _store_lock(store.root):
+        for other in active_runs(store):
+            with contextlib.suppress(DataError):
+                if other.config.to_dict() == wanted:
+                    raise JobError(
+                        f"an identical run is already running: {other.id} (pid "
+                        f"{other.status().get('pid')}); cancel it or change a setting"
+                    )
+        run = store.create(config)
+        _start_pretraining(run, store.root, None)
+    return run
+
+
+def resume(run: Run, store: RunStore, steps: int | None = None) -> Run:
+    """Starts `run`'s pretraining again from its last checkpoint (up to `steps` if given).
+
+    Raises:
+        JobError: the run is running now, or the process could not start.
+    """
+    with _store_lock(store.root):
+        if run_is_active(run):
+            raise JobError(f"run {run.id} is already running (pid {run.status().get('pid')})")
+        _start_pretraining(run, store.root, steps)
+    return run
+
+
+def _start_pretraining(run: Run, root: Path, steps: int | None) -> None:
+    """Spawns the CLI on `run` and records it running (called under the store lock)."""
+    try:
+        proc = _spawn(pretrain_command(run.id, root, steps), run.path / LOG_NAME)
+    except OSError as error:
+        run.set_status("failed", f"could not start the process: {error}")
+        raise JobError(f"run {run.id}: could not start the process: {error}") from None
+    # Written after the child started, so its start time precedes it; the child writes its own
+    # "running" (same pid) once it has imported torch, seconds later.
+    run.set_status("running", "starting", pid=proc.pid)
+    _reap(proc, run, root)
+
+
+def cancel(run: Run, timeout: float = 10.0) -> str:
+    """Sends SIGINT to the run's process; waits up to `timeout` s for it; returns the state.
+
+    The loop finishes its step, ``pretrain`` marks the run "cancelled" and the process exits.
+    "running" is returned if it has not exited within `timeout`.
+
+    Raises:
+        JobError: the run is not running.
+    """
+    if not run_is_active(run):
+        raise JobError(f"run {run.id} is not running (state: {run_state(run)})")
+    pid = int(run.status()["pid"])
+    os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    while is_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if is_alive(pid):
+        return "running"
+    _settle(run, pid, None, run.path.parent)  # it died before pretrain could record it
+    return run_state(run)
+
+
+# ---- adaptation sweeps -------------------------------------------------------------------------
+
+
+def sweep_command(
+    run_id: str,
+    root: Path | str,
+    fractions: Sequence[float],
+    modes: Sequence[str],
+    adapt_steps: int = 300,
+) -> list[str]:
+    """The sweep's argv: ``python -m sslcore sweep RUN --json --labels F,… --modes M,… …``."""
+    return [
+        *(sys.executable, "-m", "sslcore", "sweep", str(run_id), "--json"),
+        *("--labels", ",".join(f"{float(f):g}" for f in fractions)),
+        *("--modes", ",".join(modes)),
+        *("--adapt-steps", str(int(adapt_steps))),
+        *("--out", str(Path(root).resolve())),
+    ]
+
+
+def sweep_job(run: Run) -> dict[str, Any] | None:
+    """The run's last sweep: its record, ``alive``, and ``results`` (its JSON, once written).
+
+    ``results`` is None while the sweep runs and if it failed (then ``log`` holds the end of
+    its log).
+    """
+    path = run.path / SWEEP_JOB
+    try:
+        job = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    job["alive"] = _alive_since(job.get("pid"), job.get("started"))
+    try:
+        job["results"] = json.loads((run.path / job["output"]).read_text(encoding="utf-8"))
+    except (OSError, KeyError, json.JSONDecodeError):
+        job["results"] = None  # running, or failed before printing
+    job["log"] = log_tail(run.path / SWEEP_LOG) if job["results"] is None else ""
+    return job
+
+
+def launch_sweep(
+    run: Run,
+    store: RunStore,
+    fractions: Sequence[float],
+    modes: Sequence[str],
+    adapt_steps: int = 300,
+) -> dict[str, Any]:
+    """Starts ``sslcore sweep`` on `run` in the background; its JSON goes to a file in the run.
+
+    The records also land in the run's adapt.json, one by one, as the sweep goes.
+
+    Raises:
+        JobError: a sweep of this run is running, the run has no checkpoint, or the settings
+            are invalid.
+    """
+    from sslcore.train.adapt import ADAPT_MODES
+
+    if not fractions or any(not 0 < float(f) <= 1 for f in fractions):
+        raise JobError(f"label fractions: expected numbers in (0, 1], got {list(fractions)}")
+    if not modes or any(m not in ADAPT_MODES for m in modes):
+        raise JobError(f"modes: expected some of {ADAPT_MODES}, got {list(modes)}")
+    with _store_lock(store.root):
+        job = sweep_job(run)
+        if job is not None and job["alive"]:
+            raise JobError(f"run {run.id}: a sweep is already running (pid {job['pid']})")
+        if not run.checkpoints():
+            raise JobError(f"run {run.id} has no checkpoint to adapt yet")
+        output = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        argv = sweep_command(run.id, store.root, fractions, modes, adapt_steps)
+        try:
+            proc = _spawn(argv, run.path / output, run.path / SWEEP_LOG)
+        except OSError as error:
+            raise JobError(f"run {run.id}: could not start the sweep: {error}") from None
+        threading.Thread(target=proc.wait, daemon=True).start()  # reaps it when it ends
+        record = {
+            "pid": proc.pid,
+            "started": time.time(),
+            "fractions": [float(f) for f in fractions],
+            "modes": list(modes),
+            "adapt_steps": int(adapt_steps),
+            "output": output,
+        }
+        atomic_write_text(run.path / SWEEP_JOB, json.dumps(record))
+    return sweep_job(run) or record
