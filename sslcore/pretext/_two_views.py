@@ -70,6 +70,20 @@ def check_widths(**widths: int) -> tuple[int, ...]:
     return tuple(widths.values())
 
 
+SMALL_IMAGE = 16  # px: at or below this side, the default recipe is gentler
+
+
+def default_view_spec(h: int, w: int) -> ViewSpec:
+    """SimCLR's recipe at (h, w), gentler for small images.
+
+    At ≤ 16 px (like the 8×8 digits): crops of 40–100 % and no flip, since an 8 % crop leaves
+    nothing of an 8×8 glyph and a mirrored glyph is another glyph.
+    """
+    if min(h, w) <= SMALL_IMAGE:
+        return ViewSpec.simclr((h, w), scale=(0.4, 1.0), flip_p=0.0)
+    return ViewSpec.simclr((h, w))
+
+
 def image_view_spec(sample_shape: Sequence[int], spec: ViewSpec | dict | None) -> ViewSpec:
     """The recipe of an image task's views, normalised as ``base.to_model_input`` normalises.
 
@@ -77,13 +91,13 @@ def image_view_spec(sample_shape: Sequence[int], spec: ViewSpec | dict | None) -
         sample_shape: ``(C, H, W)`` of the raw images.
         spec: a recipe; a dict of ``ViewSpec.simclr`` keyword arguments (JSON-able, as a run's
             config stores it, e.g. ``{"strength": 0.5, "scale": [0.2, 1.0]}``); or None for
-            ``ViewSpec.simclr((H, W))``. A recipe without mean/std gets
+            `default_view_spec`. A recipe without mean/std gets
             base.IMAGE_MEAN/IMAGE_STD per channel, so pretraining and the downstream task see one
             scale; a recipe with another normalisation is refused.
     """
     c, h, w = (int(s) for s in sample_shape)
     if spec is None:
-        spec = ViewSpec.simclr((h, w))
+        spec = default_view_spec(h, w)
     if isinstance(spec, dict):
         options = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
         try:

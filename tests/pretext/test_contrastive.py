@@ -130,3 +130,9 @@ def test_loss_falls_and_accuracy_rises_on_shapes():
 def test_bad_head_widths(width):
     with pytest.raises(ValueError, match="hidden"):
         Contrastive((3, 32, 32), hidden=width)
+
+
+def test_small_images_get_a_gentler_default_recipe():
+    small, large = Contrastive((1, 8, 8)).spec, Contrastive((3, 32, 32)).spec
+    assert small.scale == (0.4, 1.0) and small.flip_p == 0.0
+    assert large.scale == (0.08, 1.0) and large.flip_p == 0.5
