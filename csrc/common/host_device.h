@@ -13,7 +13,8 @@
 // -march=native in what users install.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
 #define SSL_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-// The same with an AVX-512 version first, for loops bound by arithmetic (exp over a tile).
+// The same with an AVX-512 version first, for loops bound by arithmetic: the view pipeline's
+// colour and blur passes (1.2–1.5× faster than AVX2 on an AVX-512 Xeon) and the loss's exp.
 #define SSL_CPU_CLONES_WIDE \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
