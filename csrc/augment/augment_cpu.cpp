@@ -94,7 +94,7 @@ inline void weighted_rows(RowAt row_at, const float* __restrict__ w, int taps, i
 
 // out[x] = sum_j w[j] * rows[j * stride + x]: a vertical pass over consecutive rows.
 // (Resample passes have 1-3 taps: one fused pass for 2 or 3, the taps-outer loop beyond.)
-SSL_CPU_CLONES_WIDE void sum_rows(const float* __restrict__ rows, int64_t stride,
+SSL_CPU_CLONES void sum_rows(const float* __restrict__ rows, int64_t stride,
                              const float* __restrict__ w, int taps, int64_t n,
                              float* __restrict__ out) {
   const float* __restrict__ r1 = rows + stride;
@@ -119,7 +119,7 @@ SSL_CPU_CLONES_WIDE void sum_rows(const float* __restrict__ rows, int64_t stride
 }
 
 // Source row → float (uint8 scaled to [0, 1]).
-SSL_CPU_CLONES_WIDE void load_row(const uint8_t* __restrict__ src, int64_t stride, int64_t n,
+SSL_CPU_CLONES void load_row(const uint8_t* __restrict__ src, int64_t stride, int64_t n,
                              float scale, float* __restrict__ out) {
   if (stride == 1) {
     for (int64_t x = 0; x < n; ++x) out[x] = static_cast<float>(src[x]) * scale;
@@ -128,7 +128,7 @@ SSL_CPU_CLONES_WIDE void load_row(const uint8_t* __restrict__ src, int64_t strid
   }
 }
 
-SSL_CPU_CLONES_WIDE void load_row(const float* __restrict__ src, int64_t stride, int64_t n,
+SSL_CPU_CLONES void load_row(const float* __restrict__ src, int64_t stride, int64_t n,
                              float scale, float* __restrict__ out) {
   if (stride == 1) {
     for (int64_t x = 0; x < n; ++x) out[x] = src[x] * scale;
@@ -237,13 +237,13 @@ void resample(const src_t* img, int64_t sC, int64_t sH, int64_t sW, int64_t C, c
   }
 }
 
-SSL_CPU_CLONES_WIDE void brightness(float* __restrict__ x, int64_t n, float f) {
+SSL_CPU_CLONES void brightness(float* __restrict__ x, int64_t n, float f) {
   for (int64_t i = 0; i < n; ++i) x[i] = clamp01(f * x[i]);
 }
 
 // Means accumulate in double across 8 lanes: exact enough for millions of pixels, and the lanes
 // (independent sums) let the loop vectorise, which one ordered sum would forbid.
-SSL_CPU_CLONES_WIDE float mean_luma(const float* __restrict__ r, const float* __restrict__ g,
+SSL_CPU_CLONES float mean_luma(const float* __restrict__ r, const float* __restrict__ g,
                                const float* __restrict__ b, int64_t n) {
   double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
@@ -256,7 +256,7 @@ SSL_CPU_CLONES_WIDE float mean_luma(const float* __restrict__ r, const float* __
   return static_cast<float>(sum / static_cast<double>(n));
 }
 
-SSL_CPU_CLONES_WIDE float mean_plane(const float* __restrict__ x, int64_t n) {
+SSL_CPU_CLONES float mean_plane(const float* __restrict__ x, int64_t n) {
   double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -268,11 +268,11 @@ SSL_CPU_CLONES_WIDE float mean_plane(const float* __restrict__ x, int64_t n) {
   return static_cast<float>(sum / static_cast<double>(n));
 }
 
-SSL_CPU_CLONES_WIDE void blend_const(float* __restrict__ x, int64_t n, float other, float f) {
+SSL_CPU_CLONES void blend_const(float* __restrict__ x, int64_t n, float other, float f) {
   for (int64_t i = 0; i < n; ++i) x[i] = blend(x[i], other, f);
 }
 
-SSL_CPU_CLONES_WIDE void saturation(float* __restrict__ r, float* __restrict__ g,
+SSL_CPU_CLONES void saturation(float* __restrict__ r, float* __restrict__ g,
                                float* __restrict__ b, int64_t n, float f) {
   for (int64_t i = 0; i < n; ++i) {
     const float l = luma(r[i], g[i], b[i]);
@@ -280,7 +280,7 @@ SSL_CPU_CLONES_WIDE void saturation(float* __restrict__ r, float* __restrict__ g
   }
 }
 
-SSL_CPU_CLONES_WIDE void hue(float* __restrict__ r, float* __restrict__ g, float* __restrict__ b,
+SSL_CPU_CLONES void hue(float* __restrict__ r, float* __restrict__ g, float* __restrict__ b,
                         int64_t n, float shift) {
   for (int64_t i = 0; i < n; ++i) {
     float rr = r[i], gg = g[i], bb = b[i];
@@ -289,7 +289,7 @@ SSL_CPU_CLONES_WIDE void hue(float* __restrict__ r, float* __restrict__ g, float
   }
 }
 
-SSL_CPU_CLONES_WIDE void grayscale(float* __restrict__ r, float* __restrict__ g, float* __restrict__ b,
+SSL_CPU_CLONES void grayscale(float* __restrict__ r, float* __restrict__ g, float* __restrict__ b,
                               int64_t n) {
   for (int64_t i = 0; i < n; ++i) r[i] = g[i] = b[i] = luma(r[i], g[i], b[i]);
 }
@@ -317,7 +317,7 @@ void colour(const ViewRow& row, int64_t C, int64_t P, Scratch& s) {
   if (row.gray && C == 3) grayscale(r, g, b, P);
 }
 
-SSL_CPU_CLONES_WIDE void finish(float* __restrict__ x, int64_t n, bool solar, float threshold,
+SSL_CPU_CLONES void finish(float* __restrict__ x, int64_t n, bool solar, float threshold,
                            float scale, float shift) {
   if (solar) {
     for (int64_t i = 0; i < n; ++i) x[i] = solarize(x[i], threshold) * scale + shift;
@@ -336,7 +336,7 @@ void transpose_finish(float* in, int64_t oh, int64_t ow, bool solar, float thres
 
 // out[x] = sum_k w[k] * in[x + k] over a row padded by reflection: the horizontal blur.
 // (Taps outer, outputs inner: with shifted reads of one row this vectorises better than blocks.)
-SSL_CPU_CLONES_WIDE void blur_row(const float* __restrict__ in, const float* __restrict__ w, int taps,
+SSL_CPU_CLONES void blur_row(const float* __restrict__ in, const float* __restrict__ w, int taps,
                              int64_t n, float* __restrict__ out) {
   if (taps == 3) {  // SimCLR's kernel at 32 px: one fused pass
     const float w0 = w[0], w1 = w[1], w2 = w[2];
@@ -352,7 +352,7 @@ SSL_CPU_CLONES_WIDE void blur_row(const float* __restrict__ in, const float* __r
 }
 
 // out[x] = sum_k w[k] * rows[k][x]: the vertical blur of one output row.
-SSL_CPU_CLONES_WIDE void blur_column(const float* const* rows, const float* __restrict__ w, int taps,
+SSL_CPU_CLONES void blur_column(const float* const* rows, const float* __restrict__ w, int taps,
                                 int64_t n, float* __restrict__ out) {
   if (taps == 3) {  // SimCLR's kernel at 32 px: one fused pass
     const float *__restrict__ r0 = rows[0], *__restrict__ r1 = rows[1], *__restrict__ r2 = rows[2];

@@ -175,7 +175,7 @@ __attribute__((always_inline)) inline void fold_tile_impl(const T* s, int64_t tr
   }
 }
 
-SSL_CPU_CLONES_WIDE void fold_tile(const float* s, int64_t tr, int64_t tc, int64_t ld, OnlineLse* row_state,
+SSL_CPU_CLONES void fold_tile(const float* s, int64_t tr, int64_t tc, int64_t ld, OnlineLse* row_state,
                               OnlineLse* col_state, float* cmax, float* csum, float* rmax) {
   fold_tile_impl(s, tr, tc, ld, row_state, col_state, cmax, csum, rmax);
 }
@@ -203,7 +203,7 @@ __attribute__((always_inline)) inline void grad_tile_impl(T* s, int64_t tr, int6
   }
 }
 
-SSL_CPU_CLONES_WIDE void grad_tile(float* s, int64_t tr, int64_t tc, int64_t ld, const float* row_w,
+SSL_CPU_CLONES void grad_tile(float* s, int64_t tr, int64_t tc, int64_t ld, const float* row_w,
                               const float* row_l, const float* col_w, const float* col_l) {
   grad_tile_impl(s, tr, tc, ld, row_w, row_l, col_w, col_l);
 }
