@@ -65,23 +65,28 @@ class Predictions:
 def load_pretext_model(run: Run, step: int | None = None) -> PretextModel:
     """The run's task, h_θ and k_γ with the weights of checkpoint `step` (default: the last), CPU.
 
-    Rebuilt with ``sslcore.train.pretrain.build(run.config)`` (which loads the run's dataset),
-    then the checkpoint's ``"encoder"`` and ``"head"`` state dicts are loaded; both in eval mode.
+    Rebuilt with ``sslcore.train.pretrain.build_models`` from the checkpoint's sample shape
+    (checkpoints older than that field go through ``build``, which loads the run's dataset), then
+    the checkpoint's ``"encoder"`` and ``"head"`` state dicts are loaded; both in eval mode.
 
     Raises:
         DataError: the run has no checkpoint, or it is corrupt.
     """
-    from sslcore.train.pretrain import build  # the training stack, only when a run is loaded
+    from sslcore.train.pretrain import build, build_models  # only when a run is loaded
 
-    setup = build(run.config)
     state = run.load_checkpoint(step)
-    encoder, head = setup.encoder.to("cpu"), setup.head.to("cpu")
+    if "sample_shape" in state:
+        task, encoder, head = build_models(run.config, state["sample_shape"])
+    else:
+        setup = build(run.config)
+        task, encoder, head = setup.task, setup.encoder, setup.head
+    encoder, head = encoder.to("cpu"), head.to("cpu")
     encoder.load_state_dict(state["encoder"])
     head.load_state_dict(state["head"])
     for module in (encoder, head):
         module.eval()
         module.requires_grad_(False)
-    return PretextModel(run.id, int(state["step"]), setup.task, encoder, head)
+    return PretextModel(run.id, int(state["step"]), task, encoder, head)
 
 
 @torch.no_grad()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from sslcore.pretext import PretextTask, make_task
 from sslcore.runs import Run, RunStore
 from sslcore.train.schedules import warmup_cosine
 
-__all__ = ["Setup", "TrainingError", "build", "evaluate", "pretrain"]
+__all__ = ["Setup", "TrainingError", "build", "build_models", "evaluate", "pretrain"]
 
 # Wall-clock fields of a metrics record: they differ between a run and its resumed twin.
 TIMING_FIELDS = ("samples_per_s", "seconds")
@@ -58,14 +58,25 @@ def build(config: PretrainConfig) -> Setup:
     """
     data = load_dataset(config.data, **config.data_options)
     split = split_source_target(data, config.source_fraction, config.test_fraction, config.seed)
-    task = make_task(config.task, data.sample_shape, **config.task_options)
-    torch.manual_seed(config.seed)  # module initialisation draws from the global generator
-    encoder = make_encoder(data.sample_shape, config.width).to(config.device)
-    head = task.pretext_head(encoder.out_dim).to(config.device)
+    task, encoder, head = build_models(config, data.sample_shape)
     params = [*encoder.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed + 1)
     return Setup(split, task, encoder, head, optimizer, generator)
+
+
+def build_models(
+    config: PretrainConfig, sample_shape: Sequence[int]
+) -> tuple[PretextTask, nn.Module, nn.Module]:
+    """The task, h_θ and k_γ of `config` for samples of `sample_shape`, without loading data.
+
+    Initialised from the config's seed, exactly as `build` initialises them.
+    """
+    task = make_task(config.task, sample_shape, **config.task_options)
+    torch.manual_seed(config.seed)  # module initialisation draws from the global generator
+    encoder = make_encoder(sample_shape, config.width).to(config.device)
+    head = task.pretext_head(encoder.out_dim).to(config.device)
+    return task, encoder, head
 
 
 def evaluate(encoder: nn.Module, split: SourceTargetSplit, device: str = "cpu") -> dict[str, float]:
@@ -83,6 +94,7 @@ def _state(setup: Setup, step: int, config: PretrainConfig) -> dict[str, Any]:
     return {
         "step": step,
         "config": config.to_dict(),
+        "sample_shape": list(setup.split.source.sample_shape),  # rebuild without the data
         "encoder": setup.encoder.state_dict(),
         "head": setup.head.state_dict(),
         "optimizer": setup.optimizer.state_dict(),
