@@ -13,9 +13,9 @@ exists, is not a zombie and, where /proc tells, started before that status was w
 reused by an unrelated process after a crash is not taken for the run. An identical config is
 refused while one is active (checked and created under a lock file in the store).
 
-:func:`cancel` sends SIGINT, not SIGTERM: Python turns SIGINT into KeyboardInterrupt, on which
-``pretrain`` marks the run "cancelled" before it exits; SIGTERM's default action kills the process
-at once and leaves status.json saying "running".
+:func:`cancel` sends SIGINT: ``sslcore pretrain`` then finishes its current step, checkpoints it
+and marks the run "cancelled" before it exits (it treats SIGTERM the same way), so a cancel loses
+nothing. Process liveness checks live in sslcore.processes.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 
 from sslcore.config import PretrainConfig
 from sslcore.errors import DataError, SslcoreError
+from sslcore.processes import alive_since, is_alive, log_tail, process_start_time
 from sslcore.runs import Run, RunStore, atomic_write_text
 
 __all__ = [
@@ -59,67 +60,11 @@ LOG_NAME = "pretrain.log"  # the pretraining process's stdout and stderr, in its
 SWEEP_JOB = "sweep-job.json"  # the last adaptation sweep's pid, settings and output file
 SWEEP_LOG = "sweep.log"
 _LOCK_NAME = ".jobs.lock"
-_START_SLACK_S = 5.0  # /proc start times are only as exact as the boot time (whole seconds)
 _REPO = Path(__file__).resolve().parent.parent
 
 
 class JobError(SslcoreError):
     """A job cannot be started or stopped (one is already running, none is, nothing to adapt)."""
-
-
-# ---- processes -------------------------------------------------------------------------------
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields 3… of /proc/<pid>/stat (state first), or None where there is no such file."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()  # the command name may hold spaces and ")"
-
-
-def is_alive(pid: Any) -> bool:
-    """True if `pid` is a process that exists and is not a zombie (finished, not yet reaped)."""
-    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # it exists, as another user's process
-    fields = _proc_stat(pid)
-    return fields is None or fields[0] not in ("Z", "X")
-
-
-def process_start_time(pid: int) -> float | None:
-    """When process `pid` started (Unix time, ±1 s), or None where /proc cannot tell."""
-    fields = _proc_stat(pid)
-    try:
-        lines = Path("/proc/stat").read_text().splitlines()
-        boot = next(int(line.split()[1]) for line in lines if line.startswith("btime "))
-        ticks = int(fields[19]) if fields else None  # field 22, starttime, in clock ticks
-    except (OSError, StopIteration, ValueError, IndexError):
-        return None
-    return None if ticks is None else boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _alive_since(pid: Any, written: float | None) -> bool:
-    """`pid` is alive and is the process that wrote a record at time `written` (or later)."""
-    if not is_alive(pid):
-        return False
-    started = process_start_time(pid)
-    return started is None or written is None or started <= written + _START_SLACK_S
-
-
-def log_tail(path: Path, lines: int = 20) -> str:
-    """The last `lines` lines of a log file ("" if there is none)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.rstrip("\n").split("\n")[-lines:])
 
 
 @contextlib.contextmanager
@@ -196,7 +141,7 @@ def run_is_active(run: Run) -> bool:
         status = run.status()
     except DataError:
         return False
-    return status.get("state") == "running" and _alive_since(
+    return status.get("state") == "running" and alive_since(
         status.get("pid"), status.get("updated")
     )
 
@@ -326,7 +271,7 @@ def sweep_job(run: Run) -> dict[str, Any] | None:
         job = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    job["alive"] = _alive_since(job.get("pid"), job.get("started"))
+    job["alive"] = alive_since(job.get("pid"), job.get("started"))
     try:
         job["results"] = json.loads((run.path / job["output"]).read_text(encoding="utf-8"))
     except (OSError, KeyError, json.JSONDecodeError):

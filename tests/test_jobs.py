@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sslcore import jobs
+from sslcore import jobs, processes
 from sslcore.config import PretrainConfig
 from sslcore.runs import RunStore
 from sslcore.train.pretrain import pretrain
@@ -42,7 +42,7 @@ def test_a_zombie_is_not_alive_and_start_times_are_read():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     started = jobs.process_start_time(child.pid)
     assert started is not None and abs(started - time.time()) < 10
-    wait_for(lambda: jobs._proc_stat(child.pid)[0] == "Z", 30, "the child to exit")
+    wait_for(lambda: processes._proc_stat(child.pid)[0] == "Z", 30, "the child to exit")
     assert not jobs.is_alive(child.pid)  # exited, not yet reaped
     child.wait()
 

@@ -41,12 +41,23 @@ def _check(mode: str, label_fraction: float) -> None:
 
 
 def _train_head_on_features(
-    train: np.ndarray, y: np.ndarray, num_classes: int, epochs: int, seed: int
+    train: np.ndarray,
+    y: np.ndarray,
+    num_classes: int,
+    epochs: int,
+    seed: int,
+    unlabeled: np.ndarray | None = None,
 ) -> torch.nn.Module:
-    """g_φ (linear) on frozen features: full-batch AdamW on the cross-entropy."""
+    """g_φ (linear) on frozen features: full-batch AdamW on the cross-entropy.
+
+    The features are standardised with the statistics of `unlabeled` (all target-train
+    features, labels unused) when given: with one label per class, statistics of the labeled
+    rows alone blow up every feature that happens to agree across them.
+    """
     torch.manual_seed(seed)
     x, t = torch.from_numpy(train), torch.from_numpy(y)
-    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    reference = torch.from_numpy(unlabeled) if unlabeled is not None and len(unlabeled) > 1 else x
+    mean, std = reference.mean(0), reference.std(0).nan_to_num(1.0).clamp_min(1e-6)
     head = torch.nn.Sequential(_Standardise(mean, std), task_head(x.shape[1], num_classes))
     optimizer = torch.optim.AdamW(head.parameters(), lr=1e-2, weight_decay=1e-4)
     for _ in range(epochs):
@@ -170,7 +181,8 @@ def adapt_models(
     elif mode == "linear":
         freeze(encoder)
         feats = extract_features(encoder, train.x)
-        head = _train_head_on_features(feats, train.y.numpy(), num_classes, epochs, seed)
+        unlabeled = extract_features(encoder, setup.split.target_train.x)
+        head = _train_head_on_features(feats, train.y.numpy(), num_classes, epochs, seed, unlabeled)
         accuracy, test_loss = _scores(encoder, head, test.x, test.y)
         _, train_loss = _scores(encoder, head, train.x, train.y)
         record |= {"accuracy": accuracy, "test_loss": test_loss, "train_loss": train_loss}

@@ -83,3 +83,19 @@ def test_results_are_saved_and_the_sweep_covers_modes_and_fractions(run):
     ]
     saved = json.loads((run.path / "adapt.json").read_text())
     assert len(saved) == len(before) + len(records)
+
+
+def test_linear_head_standardises_with_the_unlabeled_statistics():
+    import numpy as np
+
+    from sslcore.train.adapt import _train_head_on_features
+
+    rng = np.random.default_rng(0)
+    unlabeled = rng.normal(2.0, 3.0, (200, 4)).astype(np.float32)
+    labeled = unlabeled[:2]  # one label per class: their own std would be meaningless
+    head = _train_head_on_features(labeled, np.array([0, 1]), 2, 5, 0, unlabeled)
+    standardise = head[0]
+    torch.testing.assert_close(standardise.mean, torch.from_numpy(unlabeled).mean(0))
+    torch.testing.assert_close(standardise.std, torch.from_numpy(unlabeled).std(0))
+    alone = _train_head_on_features(labeled, np.array([0, 1]), 2, 5, 0)
+    torch.testing.assert_close(alone[0].mean, torch.from_numpy(labeled).mean(0))
