@@ -78,5 +78,37 @@ inline void check_cross_args(const at::Tensor& rows, const at::Tensor& cols,
                     rows.size(0), " rows and ", cols.size(0), " columns");
 }
 
+// The backward ops' per-row inputs: the self form's (M,) vectors.
+inline void check_self_backward_args(const at::Tensor& grad_lse, const at::Tensor& grad_pos,
+                                     const at::Tensor& z, const at::Tensor& positive,
+                                     const at::Tensor& lse, double temperature) {
+  check_self_args(z, positive, temperature);
+  const int64_t m = z.size(0);
+  check_row_vector(grad_lse, m, z, "grad_lse");
+  check_row_vector(grad_pos, m, z, "grad_pos");
+  check_row_vector(lse, m, z, "lse");
+}
+
+// The cross form's: (m,) per row and, when the columns have their own softmax (col_lse not
+// empty), (n,) per column. Returns whether they do.
+inline bool check_cross_backward_args(
+    const at::Tensor& grad_row_lse, const at::Tensor& grad_row_pos, const at::Tensor& grad_col_lse,
+    const at::Tensor& grad_col_pos, const at::Tensor& rows, const at::Tensor& cols,
+    const at::Tensor& positive, const at::Tensor& exclude, const at::Tensor& row_lse,
+    const at::Tensor& col_lse, double temperature) {
+  const bool col_stats = col_lse.numel() > 0;
+  check_cross_args(rows, cols, positive, exclude, temperature, col_stats);
+  const int64_t m = rows.size(0), n = cols.size(0);
+  check_row_vector(grad_row_lse, m, rows, "grad_row_lse");
+  check_row_vector(grad_row_pos, m, rows, "grad_row_pos");
+  check_row_vector(row_lse, m, rows, "row_lse");
+  if (col_stats) {
+    check_row_vector(grad_col_lse, n, rows, "grad_col_lse");
+    check_row_vector(grad_col_pos, n, rows, "grad_col_pos");
+    check_row_vector(col_lse, n, rows, "col_lse");
+  }
+  return col_stats;
+}
+
 }  // namespace info_nce
 }  // namespace sslcore

@@ -160,12 +160,8 @@ Stats info_nce_self_cuda(const at::Tensor& z, const at::Tensor& positive, double
 at::Tensor info_nce_self_backward_cuda(const at::Tensor& grad_lse, const at::Tensor& grad_pos,
                                        const at::Tensor& z, const at::Tensor& positive,
                                        const at::Tensor& lse, double temperature) {
-  check_self_args(z, positive, temperature);
+  check_self_backward_args(grad_lse, grad_pos, z, positive, lse, temperature);
   check_device(z, c10::DeviceType::CUDA, "z");
-  const int64_t m = z.size(0);
-  check_row_vector(grad_lse, m, z, "grad_lse");
-  check_row_vector(grad_pos, m, z, "grad_pos");
-  check_row_vector(lse, m, z, "lse");
   const c10::cuda::CUDAGuard guard(z.device());
   const CudaProblem p = make_problem(z, z, positive, nullptr, true, false, temperature);
   at::Tensor w, l;
@@ -196,18 +192,10 @@ std::tuple<at::Tensor, at::Tensor> info_nce_cross_backward_cuda(
     const at::Tensor& grad_col_pos, const at::Tensor& rows, const at::Tensor& cols,
     const at::Tensor& positive, const at::Tensor& exclude, const at::Tensor& row_lse,
     const at::Tensor& col_lse, double temperature) {
-  const bool col_stats = col_lse.numel() > 0;
-  check_cross_args(rows, cols, positive, exclude, temperature, col_stats);
+  const bool col_stats =
+      check_cross_backward_args(grad_row_lse, grad_row_pos, grad_col_lse, grad_col_pos, rows, cols,
+                                positive, exclude, row_lse, col_lse, temperature);
   check_device(rows, c10::DeviceType::CUDA, "rows");
-  const int64_t m = rows.size(0), n = cols.size(0);
-  check_row_vector(grad_row_lse, m, rows, "grad_row_lse");
-  check_row_vector(grad_row_pos, m, rows, "grad_row_pos");
-  check_row_vector(row_lse, m, rows, "row_lse");
-  if (col_stats) {
-    check_row_vector(grad_col_lse, n, rows, "grad_col_lse");
-    check_row_vector(grad_col_pos, n, rows, "grad_col_pos");
-    check_row_vector(col_lse, n, rows, "col_lse");
-  }
   const c10::cuda::CUDAGuard guard(rows.device());
   const CudaProblem p = make_problem(rows, cols, positive, &exclude, false, col_stats, temperature);
   at::Tensor rw, rl, cw, cl;

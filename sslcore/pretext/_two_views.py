@@ -15,9 +15,10 @@ import torch
 
 from sslcore import ops
 from sslcore.augment import ViewParams, ViewSpec, sample_view_params
-from sslcore.pretext.base import IMAGE_MEAN, IMAGE_STD, PretextBatch
+from sslcore.pretext.base import IMAGE_MEAN, IMAGE_STD, PretextBatch, PretextTask
 
 __all__ = [
+    "TwoViewImageTask",
     "check_cpu_generator",
     "check_min_batch",
     "check_widths",
@@ -143,3 +144,31 @@ def split_pairs(
         )
     b = rows // 2
     return outputs[:b], outputs[b:]
+
+
+class TwoViewImageTask(PretextTask):
+    """The batch side of the image tasks that see two kernel-made views of every image.
+
+    SimCLR, SimSiam and VICReg set ``self.spec`` and, where the loss needs other images in the
+    batch, ``min_batch`` with its reason; they add the head and the loss.
+    """
+
+    spec: ViewSpec
+    min_batch: int = 1
+    min_batch_reason: str = ""
+
+    def view_params(self, x: torch.Tensor, generator: torch.Generator) -> ViewParams:
+        """The params ``make_batch`` applies for this generator state (for replay and display)."""
+        return sample_two_views(self.spec, x, generator)
+
+    def make_batch(self, x: torch.Tensor, generator: torch.Generator) -> PretextBatch:
+        """x̃ ``(2B, C, h, w)`` float32 views from the kernel, z ``(2B,)`` the paired rows."""
+        self.check_batch(x)
+        if self.min_batch > 1:
+            check_min_batch(x, self.min_batch, self.name, self.min_batch_reason)
+        check_cpu_generator(generator)
+        return make_view_batch(self.spec, x, generator)
+
+    def describe(self, z: torch.Tensor) -> str:
+        """``"pairs with view k"``."""
+        return describe_pair(z)

@@ -7,25 +7,21 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from sslcore.augment import ViewParams, ViewSpec
+from sslcore.augment import ViewSpec
 from sslcore.losses import InfoNCELoss
 from sslcore.models import projection_head
 from sslcore.pretext._two_views import (
-    check_cpu_generator,
-    check_min_batch,
+    TwoViewImageTask,
     check_widths,
-    describe_pair,
     image_view_spec,
-    make_view_batch,
-    sample_two_views,
     split_pairs,
 )
-from sslcore.pretext.base import PretextBatch, PretextLoss, PretextTask
+from sslcore.pretext.base import PretextBatch, PretextLoss
 
 __all__ = ["Contrastive"]
 
 
-class Contrastive(PretextTask):
+class Contrastive(TwoViewImageTask):
     """SimCLR (Chen, Kornblith, Norouzi & Hinton 2020): two views, each the other's positive.
 
     "A Simple Framework for Contrastive Learning of Visual Representations", ICML 2020
@@ -53,6 +49,9 @@ class Contrastive(PretextTask):
     loss is exactly 0 and teaches nothing.
     """
 
+    min_batch = 2
+    min_batch_reason = "NT-Xent needs negatives from other images"
+
     name = "contrastive"
     modalities = ("image",)
     paper = (
@@ -73,17 +72,6 @@ class Contrastive(PretextTask):
         self.criterion = InfoNCELoss(temperature, normalize=True)
         self.hidden, self.out = check_widths(hidden=hidden, out=out)
 
-    def view_params(self, x: torch.Tensor, generator: torch.Generator) -> ViewParams:
-        """The params ``make_batch`` applies for this generator state (for replay and display)."""
-        return sample_two_views(self.spec, x, generator)
-
-    def make_batch(self, x: torch.Tensor, generator: torch.Generator) -> PretextBatch:
-        """x̃ ``(2B, C, h, w)`` float32 views from the kernel, z ``(2B,)`` the paired rows."""
-        self.check_batch(x)
-        check_min_batch(x, 2, self.name, "NT-Xent needs negatives from other images")
-        check_cpu_generator(generator)
-        return make_view_batch(self.spec, x, generator)
-
     def pretext_head(self, dim: int) -> nn.Module:
         """SimCLR's projection g(·): ``(2B, dim)`` → ``(2B, out)``."""
         return projection_head(dim, self.hidden, self.out)
@@ -93,7 +81,3 @@ class Contrastive(PretextTask):
         z_a, z_b = split_pairs(outputs, batch)  # (B, out) each
         result = self.criterion(z_a, z_b, details=True)
         return PretextLoss(result.loss, {"accuracy": float(result.accuracy)})
-
-    def describe(self, z: torch.Tensor) -> str:
-        """``"pairs with view k"``."""
-        return describe_pair(z)

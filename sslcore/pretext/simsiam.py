@@ -8,18 +8,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sslcore.augment import ViewParams, ViewSpec
+from sslcore.augment import ViewSpec
 from sslcore.models import mlp_head, projection_head
 from sslcore.pretext._two_views import (
-    check_cpu_generator,
+    TwoViewImageTask,
     check_widths,
-    describe_pair,
     image_view_spec,
-    make_view_batch,
-    sample_two_views,
     split_pairs,
 )
-from sslcore.pretext.base import PretextBatch, PretextLoss, PretextTask
+from sslcore.pretext.base import PretextBatch, PretextLoss
 
 __all__ = ["SimSiam", "SimSiamHead", "negative_cosine"]
 
@@ -58,7 +55,7 @@ class SimSiamHead(nn.Module):
         return self.predictor(z), z
 
 
-class SimSiam(PretextTask):
+class SimSiam(TwoViewImageTask):
     """SimSiam (Chen & He 2021): two views, a predictor, stop-gradient, no negatives.
 
     "Exploring Simple Siamese Representation Learning", CVPR 2021 (arXiv:2011.10566). The views
@@ -98,16 +95,6 @@ class SimSiam(PretextTask):
         self.spec = image_view_spec(self.sample_shape, spec)
         self.hidden, self.out = check_widths(hidden=hidden, out=out)
 
-    def view_params(self, x: torch.Tensor, generator: torch.Generator) -> ViewParams:
-        """The params ``make_batch`` applies for this generator state (for replay and display)."""
-        return sample_two_views(self.spec, x, generator)
-
-    def make_batch(self, x: torch.Tensor, generator: torch.Generator) -> PretextBatch:
-        """x̃ ``(2B, C, h, w)`` float32 views from the kernel, z ``(2B,)`` the paired rows."""
-        self.check_batch(x)
-        check_cpu_generator(generator)
-        return make_view_batch(self.spec, x, generator)
-
     def pretext_head(self, dim: int) -> nn.Module:
         """A SimSiamHead: ``(2B, dim)`` → (p, z), each ``(2B, out)``."""
         return SimSiamHead(dim, self.hidden, self.out)
@@ -125,7 +112,3 @@ class SimSiam(PretextTask):
         with torch.no_grad():
             spread = F.normalize(outputs[1], dim=1).std(dim=0).mean()  # () over 2B rows
         return PretextLoss(loss, {"cosine": -loss.item(), "collapse_std": spread.item()})
-
-    def describe(self, z: torch.Tensor) -> str:
-        """``"pairs with view k"``."""
-        return describe_pair(z)

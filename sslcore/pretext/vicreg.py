@@ -8,19 +8,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sslcore.augment import ViewParams, ViewSpec
+from sslcore.augment import ViewSpec
 from sslcore.models import mlp_head
 from sslcore.pretext._two_views import (
-    check_cpu_generator,
-    check_min_batch,
+    TwoViewImageTask,
     check_widths,
-    describe_pair,
     image_view_spec,
-    make_view_batch,
-    sample_two_views,
     split_pairs,
 )
-from sslcore.pretext.base import PretextBatch, PretextLoss, PretextTask
+from sslcore.pretext.base import PretextBatch, PretextLoss
 
 __all__ = ["VICReg", "expander", "vicreg_terms"]
 
@@ -69,7 +65,7 @@ def vicreg_terms(
     }
 
 
-class VICReg(PretextTask):
+class VICReg(TwoViewImageTask):
     """VICReg (Bardes, Ponce & LeCun 2022): invariance, variance and covariance of two views.
 
     "VICReg: Variance-Invariance-Covariance Regularization for Self-Supervised Learning",
@@ -92,6 +88,9 @@ class VICReg(PretextTask):
 
     A batch needs B >= 2: the variance and covariance are estimated over the batch.
     """
+
+    min_batch = 2
+    min_batch_reason = "variance and covariance are estimated over the batch"
 
     name = "vicreg"
     modalities = ("image",)
@@ -118,17 +117,6 @@ class VICReg(PretextTask):
                 raise ValueError(f"{key}: expected a weight >= 0, got {value!r}")
         self.hidden, self.out = check_widths(hidden=hidden, out=out)
 
-    def view_params(self, x: torch.Tensor, generator: torch.Generator) -> ViewParams:
-        """The params ``make_batch`` applies for this generator state (for replay and display)."""
-        return sample_two_views(self.spec, x, generator)
-
-    def make_batch(self, x: torch.Tensor, generator: torch.Generator) -> PretextBatch:
-        """x̃ ``(2B, C, h, w)`` float32 views from the kernel, z ``(2B,)`` the paired rows."""
-        self.check_batch(x)
-        check_min_batch(x, 2, self.name, "variance and covariance are estimated over the batch")
-        check_cpu_generator(generator)
-        return make_view_batch(self.spec, x, generator)
-
     def pretext_head(self, dim: int) -> nn.Module:
         """VICReg's expander: ``(2B, dim)`` → ``(2B, out)``."""
         return expander(dim, self.hidden, self.out)
@@ -146,7 +134,3 @@ class VICReg(PretextTask):
             + w["covariance"] * terms["covariance"]
         )
         return PretextLoss(loss, {k: v.item() for k, v in terms.items()})
-
-    def describe(self, z: torch.Tensor) -> str:
-        """``"pairs with view k"``."""
-        return describe_pair(z)
