@@ -34,7 +34,7 @@ DATASETS = ("shapes", "digits", "wine")
 # Per dataset: PretrainConfig fields that differ from the defaults. The small tables keep half of
 # their rows for the labeled target, half of that for testing, so the test split is not a handful.
 SETTINGS: dict[str, dict[str, Any]] = {
-    "shapes": {"data_options": {"n": 6000}},
+    "shapes": {},
     "digits": {},
     "wine": {"source_fraction": 0.5, "test_fraction": 0.5},
     "breast_cancer": {"source_fraction": 0.5, "test_fraction": 0.5},

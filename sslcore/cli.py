@@ -42,10 +42,15 @@ def info() -> dict[str, Any]:
 
 
 def _parse_option(text: str) -> tuple[str, Any]:
-    """Parses KEY=VALUE, the value as int, float, true/false/none, or else a string."""
+    """Parses KEY=VALUE, the value as int, float, true/false/none, or else a string.
+
+    A value with commas is a list of such values: ``textures=plain,stripes``.
+    """
     key, sep, raw = text.partition("=")
     if not sep or not key.isidentifier():
         raise ValueError(f"--opt: expected KEY=VALUE with KEY a name, got {text!r}")
+    if "," in raw:
+        return key, [_parse_option(f"{key}={item}")[1] for item in raw.split(",")]
     lowered = raw.lower()
     if lowered in {"true", "false"}:
         return key, lowered == "true"
@@ -197,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     from sslcore.cli_runs import add_run_commands
 
     add_run_commands(sub)
+
+    from sslcore.cli_eval import add_eval_commands
+
+    add_eval_commands(sub)
 
     p = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     p.add_argument("--port", type=int, default=8501)

@@ -173,7 +173,11 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-opt", dest="data_options", action="append", metavar="KEY=VALUE")
     p.add_argument("--task-opt", dest="task_options", action="append", metavar="KEY=VALUE")
     p.add_argument("--steps", type=int, help=f"optimisation steps (default {defaults.steps})")
-    p.add_argument("--batch-size", type=int, help=f"default {defaults.batch_size}")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        help="raw samples per step (default: the task's; 128, rotation 64)",
+    )
     p.add_argument("--lr", type=float, help=f"peak learning rate (default {defaults.lr})")
     p.add_argument("--width", type=int, help="encoder width (default: the encoder's)")
     p.add_argument("--eval-every", type=int, help=f"default {defaults.eval_every}")

@@ -24,6 +24,13 @@ def _fraction(name: str, value: Any) -> None:
         raise ValueError(f"{name}: expected a number in (0, 1), got {value!r}")
 
 
+def _default_batch_size(task: str) -> int:
+    """The task's ``default_batch_size``; 128 for an unknown task (``build`` names the error)."""
+    from sslcore.pretext import PRETEXT_TASKS, task_class
+
+    return task_class(task).default_batch_size if task in PRETEXT_TASKS else 128
+
+
 @dataclass
 class PretrainConfig:
     """Everything that determines a pretraining run (with the code version, its result).
@@ -34,7 +41,9 @@ class PretrainConfig:
         data_options: keyword options of the dataset's loader (e.g. ``{"n": 4000}``).
         task_options: keyword options of the pretext task.
         steps: optimisation steps.
-        batch_size: raw samples per step (multi-view tasks feed the encoder more rows).
+        batch_size: raw samples per step (multi-view tasks feed the encoder more rows); None
+            takes the task's ``default_batch_size`` (128; 64 for rotation, whose four turned
+            copies of each image make 256 rows), so every default run costs about the same.
         lr: peak learning rate of AdamW, reached after ``warmup_steps``, then cosine decay to 0.
         weight_decay: AdamW's decoupled weight decay.
         warmup_steps: linear warm-up steps.
@@ -53,7 +62,7 @@ class PretrainConfig:
     data_options: dict[str, Any] = field(default_factory=dict)
     task_options: dict[str, Any] = field(default_factory=dict)
     steps: int = 600
-    batch_size: int = 128
+    batch_size: int | None = None
     lr: float = 2e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 50
@@ -66,6 +75,8 @@ class PretrainConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
+        if self.batch_size is None and isinstance(self.task, str):
+            self.batch_size = _default_batch_size(self.task)
         self.validate()
 
     def validate(self) -> None:

@@ -42,6 +42,21 @@ def test_data_show_json(capsys):
     assert sum(report["class_counts"].values()) == 120
 
 
+def test_option_values_are_typed_and_commas_make_lists():
+    assert cli._parse_option("n=3") == ("n", 3)
+    assert cli._parse_option("noise=0.1") == ("noise", 0.1)
+    assert cli._parse_option("textures=plain,stripes") == ("textures", ["plain", "stripes"])
+    assert cli._parse_option("widths=64,32") == ("widths", [64, 32])
+
+
+def test_data_show_takes_a_list_option(capsys):
+    args = ["data", "show", "shapes", "--opt", "n=16", "--opt", "textures=plain,stripes", "--json"]
+    assert cli.main(args) == 0
+    assert json.loads(capsys.readouterr().out)["dataset"]["num_samples"] == 16
+    assert cli.main([*args[:-1], "--opt", "textures=plain,marble"]) == 2
+    assert "marble" in capsys.readouterr().err
+
+
 def test_data_show_text_with_split(capsys):
     assert cli.main(["data", "show", "wine", "--split"]) == 0
     out = capsys.readouterr().out

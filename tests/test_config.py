@@ -37,3 +37,14 @@ def test_bad_values_name_the_field(field, value):
 def test_unknown_keys_are_refused():
     with pytest.raises(ValueError, match="unknown field"):
         PretrainConfig.from_dict({"stepz": 3})
+
+
+def test_batch_size_defaults_to_the_tasks_and_is_stored_resolved():
+    from sslcore.pretext import task_class
+
+    assert PretrainConfig(task="contrastive").batch_size == 128
+    rotation = PretrainConfig(task="rotation")
+    assert rotation.batch_size == task_class("rotation").default_batch_size == 64
+    assert rotation.to_dict()["batch_size"] == 64  # config.json never holds None
+    assert PretrainConfig(task="rotation", batch_size=32).batch_size == 32
+    assert PretrainConfig(task="no-such-task").batch_size == 128  # build() names that error

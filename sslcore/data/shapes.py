@@ -2,16 +2,19 @@
 
 Parameters are sampled in one place (:func:`sample_shape_params`, seeded) and applied in another
 (:func:`render_shapes`), so a set of images can be replayed or shown with its parameters. Each
-image draws, independently of its class: foreground colour, scale, position, rotation, a
-background texture (gradient, stripes, checkerboard or two-wave plasma with random direction,
-frequency, phase and colours) and pixel noise. The background colours keep a minimum RGB distance
-from the foreground so the shape stays visible, and since that rule never looks at the class, the
-colour statistics are the same for every class: a model has to learn shape.
+image draws, independently of its class: foreground colour, scale, position, a rotation (by
+default a tilt of at most 15° from upright, so the shapes have a canonical orientation as objects
+in photographs do), a background (by default plain or a linear gradient; stripes, checkerboard and
+two-wave plasma textures with random direction, frequency and phase are options) and pixel noise.
+The background colours keep a minimum RGB distance from the foreground so the shape stays
+visible, and since that rule never looks at the class, the colour statistics are the same for
+every class: a model has to learn shape.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +24,8 @@ from sslcore.data.dataset import Dataset
 from sslcore.data.sdf import SHAPE_SDFS
 
 __all__ = [
+    "DEFAULT_MAX_ANGLE",
+    "DEFAULT_TEXTURES",
     "SHAPE_NAMES",
     "TEXTURES",
     "ShapeParams",
@@ -31,7 +36,9 @@ __all__ = [
 ]
 
 SHAPE_NAMES: tuple[str, ...] = tuple(SHAPE_SDFS)
-TEXTURES: tuple[str, ...] = ("gradient", "stripes", "checkerboard", "plasma")
+TEXTURES: tuple[str, ...] = ("gradient", "stripes", "checkerboard", "plasma", "plain")
+DEFAULT_TEXTURES: tuple[str, ...] = ("plain", "gradient")
+DEFAULT_MAX_ANGLE = 15.0  # degrees either side of upright
 
 _SCALE_RANGE = (0.45, 0.8)  # shape circumradius as a fraction of the image half-width
 _MIN_CONTRAST = 0.3  # least RGB distance (in [0, 1] units) from foreground to any background colour
@@ -101,25 +108,52 @@ def _sample_background(foreground: Tensor, gen: torch.Generator) -> Tensor:
     return bg
 
 
-def sample_shape_params(n: int, generator: torch.Generator) -> ShapeParams:
+def _check_max_angle(max_angle: float) -> float:
+    if isinstance(max_angle, bool) or not isinstance(max_angle, (int, float)):
+        raise ValueError(f"max_angle must be a number of degrees in [0, 180], got {max_angle!r}")
+    if not 0 <= max_angle <= 180:
+        raise ValueError(f"max_angle must be a number of degrees in [0, 180], got {max_angle}")
+    return float(max_angle)
+
+
+def _texture_indices(textures: Sequence[str]) -> Tensor:
+    if isinstance(textures, str) or not isinstance(textures, Sequence) or not textures:
+        raise ValueError(f"textures must be a non-empty list of {list(TEXTURES)}, got {textures!r}")
+    unknown = [t for t in textures if t not in TEXTURES]
+    if unknown:
+        raise ValueError(f"textures: unknown {unknown}; known: {list(TEXTURES)}")
+    return torch.tensor([TEXTURES.index(t) for t in textures])
+
+
+def sample_shape_params(
+    n: int,
+    generator: torch.Generator,
+    max_angle: float = DEFAULT_MAX_ANGLE,
+    textures: Sequence[str] = DEFAULT_TEXTURES,
+) -> ShapeParams:
     """Samples labels (balanced, shuffled) and the nuisance factors of ``n`` images.
 
     Args:
         n: Number of images, ``>= 0``.
         generator: Source of randomness; the same state gives the same parameters.
+        max_angle: Rotations are uniform in ``[-max_angle, max_angle]`` degrees; 180 gives
+            every orientation (and makes rotation prediction ill-posed).
+        textures: Background kinds drawn uniformly, names from ``TEXTURES``.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
+    max_angle = _check_max_angle(max_angle)
+    kinds = _texture_indices(textures)
     k = len(SHAPE_NAMES)
     perm = torch.randperm(n, generator=generator)
     labels = (torch.arange(n) % k)[perm]  # balanced to within one, in random order
     scale = _uniform((n,), *_SCALE_RANGE, generator)
     # Keep the shape's centre far enough from the border that it is (almost) entirely visible.
     center = _uniform((n, 2), -1.0, 1.0, generator) * (1.0 - 1.05 * scale).unsqueeze(1)
-    angle = _uniform((n,), 0.0, 2 * math.pi, generator)
+    angle = _uniform((n,), -1.0, 1.0, generator) * math.radians(max_angle)
     foreground = torch.rand(n, 3, generator=generator)
     background = _sample_background(foreground, generator)
-    texture = torch.randint(len(TEXTURES), (n,), generator=generator)
+    texture = kinds[torch.randint(len(kinds), (n,), generator=generator)]
     direction = _uniform((n, 2), 0.0, 2 * math.pi, generator)
     # The checkerboard's second wave is perpendicular to the first; plasma's is free.
     direction[:, 1] = torch.where(texture == 2, direction[:, 0] + math.pi / 2, direction[:, 1])
@@ -165,6 +199,7 @@ def _texture(p: ShapeParams, size: int) -> Tensor:
     t = torch.where(kind == 0, u[:, 0] * (1 / (2 * math.sqrt(2))), 0.5 * w1)  # gradient, stripes
     t = torch.where(kind == 2, 0.5 * (3 * w1 * w2).clamp(-1, 1), t)  # checkerboard, soft edges
     t = torch.where(kind == 3, 0.25 * (w1 + w2), t)  # plasma: two crossing waves
+    t = torch.where(kind == 4, -0.5, t)  # plain: colour one everywhere
     return t.add_(0.5)
 
 
@@ -236,7 +271,14 @@ def render_shapes(
     return out
 
 
-def make_shapes(n: int = 10_000, size: int = 32, seed: int = 0, noise: float = 0.05) -> Dataset:
+def make_shapes(
+    n: int = 10_000,
+    size: int = 32,
+    seed: int = 0,
+    noise: float = 0.05,
+    max_angle: float = DEFAULT_MAX_ANGLE,
+    textures: Sequence[str] = DEFAULT_TEXTURES,
+) -> Dataset:
     """Generates the "shapes" dataset: ``len(SHAPE_NAMES)`` balanced classes defined by shape.
 
     Args:
@@ -244,6 +286,8 @@ def make_shapes(n: int = 10_000, size: int = 32, seed: int = 0, noise: float = 0
         size: Height and width in pixels, ``>= 8``.
         seed: Seed of everything random; the same arguments give the same dataset.
         noise: Standard deviation of the Gaussian pixel noise, in ``[0, 1]`` intensity units.
+        max_angle: Largest tilt from upright in degrees (180: any orientation).
+        textures: Background kinds, names from ``TEXTURES`` (all of them: a much harder set).
 
     Returns:
         A Dataset named "shapes" with x ``(n, 3, size, size)`` uint8 and y ``(n,)`` int64.
@@ -252,7 +296,7 @@ def make_shapes(n: int = 10_000, size: int = 32, seed: int = 0, noise: float = 0
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     gen = torch.Generator().manual_seed(seed)
-    params = sample_shape_params(n, gen)
+    params = sample_shape_params(n, gen, max_angle, textures)
     x = render_shapes(params, size=size, noise=noise, generator=gen)
     return Dataset(
         name="shapes", x=x, y=params.labels, class_names=list(SHAPE_NAMES), modality="image"

@@ -77,6 +77,7 @@ class PretextTask(ABC):
     name: ClassVar[str]
     modalities: ClassVar[tuple[str, ...]]  # "image", "vector"
     paper: ClassVar[str] = ""
+    default_batch_size: ClassVar[int] = 128  # raw samples per step when the config gives none
 
     def __init__(self, sample_shape: Sequence[int]) -> None:
         self.sample_shape = tuple(int(s) for s in sample_shape)

@@ -43,6 +43,7 @@ class Rotation(PretextTask):
         "Image Rotations, ICLR 2018"
     )
     num_classes = 4
+    default_batch_size = 64  # x 4 rotations = 256 rows a step, as many as SimCLR's 2 x 128
 
     def __init__(
         self,

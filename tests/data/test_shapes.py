@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
 from sslcore.data import SHAPE_NAMES, make_shapes, render_shapes, sample_shape_params
-from sslcore.data.shapes import shape_coverage
+from sslcore.data.shapes import DEFAULT_TEXTURES, TEXTURES, shape_coverage
 
 
 def params(n, seed=0):
@@ -63,6 +63,12 @@ def test_empty_dataset_has_the_right_shapes():
         ({"seed": -1}, "seed"),
         ({"noise": -0.1}, "noise"),
         ({"noise": float("nan")}, "noise"),
+        ({"max_angle": -1}, "max_angle"),
+        ({"max_angle": 181}, "max_angle"),
+        ({"max_angle": "15"}, "max_angle"),
+        ({"textures": []}, "textures"),
+        ({"textures": "plain"}, "textures"),
+        ({"textures": ["plain", "marble"]}, "marble"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -107,8 +113,39 @@ def test_nuisances_do_not_depend_on_the_class():
         torch.testing.assert_close(
             p.center[rows].abs().mean(0), overall["center"], atol=0.02, rtol=0
         )
-        counts = torch.bincount(p.texture[rows], minlength=4).float() / rows.sum()
-        assert (counts - 0.25).abs().max() < 0.05
+        kinds = [TEXTURES.index(t) for t in DEFAULT_TEXTURES]
+        counts = torch.bincount(p.texture[rows], minlength=len(TEXTURES)).float() / rows.sum()
+        assert (counts[kinds] - 1 / len(kinds)).abs().max() < 0.05
+        assert counts.sum() - counts[kinds].sum() == 0  # no other kind drawn
+        torch.testing.assert_close(p.angle[rows].mean(), p.angle.mean(), atol=0.02, rtol=0)
+
+
+@pytest.mark.parametrize("max_angle", [0.0, 15.0, 180.0])
+def test_tilt_is_uniform_within_max_angle(max_angle):
+    p = sample_shape_params(4000, torch.Generator().manual_seed(0), max_angle=max_angle)
+    degrees = p.angle.rad2deg()
+    assert degrees.abs().max() <= max_angle + 1e-4
+    # Uniform on [-a, a]: mean |angle| is a / 2.
+    torch.testing.assert_close(
+        degrees.abs().mean(), torch.tensor(max_angle / 2), atol=max(0.02 * max_angle, 1e-6), rtol=0
+    )
+
+
+def test_upright_default_and_any_orientation_option_differ():
+    upright, tilted = make_shapes(64, seed=1), make_shapes(64, seed=1, max_angle=180.0)
+    assert torch.equal(upright.y, tilted.y) and not torch.equal(upright.x, tilted.x)
+
+
+@pytest.mark.parametrize("texture", TEXTURES)
+def test_each_texture_can_be_chosen_alone(texture):
+    data = make_shapes(16, seed=0, noise=0.0, textures=[texture])
+    p = sample_shape_params(16, torch.Generator().manual_seed(0), textures=[texture])
+    assert (p.texture == TEXTURES.index(texture)).all()
+    bg = data.x.float()[:, :, :3, :3].flatten(2).std(2).mean()  # a corner patch
+    if texture == "plain":
+        assert bg < 1.0  # one colour, no pattern
+    else:
+        assert data.x.float().std(dim=(1, 2, 3)).min() > 5
 
 
 def _radial_profile(cov, p, size):

@@ -133,6 +133,9 @@ def test_bad_head_widths(width):
 
 
 def test_small_images_get_a_gentler_default_recipe():
-    small, large = Contrastive((1, 8, 8)).spec, Contrastive((3, 32, 32)).spec
+    small, cifar, large = (Contrastive(s).spec for s in ((1, 8, 8), (3, 32, 32), (3, 64, 64)))
     assert small.scale == (0.4, 1.0) and small.flip_p == 0.0
-    assert large.scale == (0.08, 1.0) and large.flip_p == 0.5
+    assert cifar.scale == (0.3, 1.0) and cifar.flip_p == 0.5
+    assert cifar.grayscale_p == 0.5 and cifar.blur_p == 0.0 and cifar.hue == 0.1  # strength 0.5
+    assert large == Contrastive((3, 64, 64), spec=ViewSpec.simclr(64)).spec  # the paper's
+    assert Contrastive((3, 32, 32)).criterion.temperature == 0.2
