@@ -41,6 +41,13 @@ PAGES = [
         "app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"
     ),
     st.Page(
+        "app_pages/embeddings.py",
+        title="Embeddings",
+        icon=":material/scatter_plot:",
+        url_path="embeddings",
+    ),
+    st.Page("app_pages/theory.py", title="Theory", icon=":material/insights:", url_path="theory"),
+    st.Page(
         "app_pages/loss_kernel.py",
         title="Loss kernel",
         icon=":material/functions:",

@@ -111,6 +111,18 @@ class Keys:
     ADAPT_STEPS = "adapt.steps"
     ADAPT_START = "adapt.start"  # a button: launches the label-efficiency sweep
 
+    # Embeddings page: a run's feature space at step 0 and at a chosen checkpoint.
+    EMBED_RUN = "embed.run"
+    EMBED_STEP = "embed.step"
+    EMBED_SPLIT = "embed.split"
+    EMBED_POINTS = "embed.points"
+    EMBED_METHOD = "embed.method"
+
+    # Theory page: L_pre against L*_adapt across checkpoints of the chosen runs.
+    THEORY_RUNS = "theory.runs"
+    THEORY_MEASURE = "theory.measure"  # a button: measures the runs without a transfer table
+    THEORY_SCALE = "theory.scale"
+
 
 DEFAULTS: dict[str, Any] = {
     Keys.DATASET: "shapes",
@@ -203,6 +215,13 @@ DEFAULTS.update(
         Keys.ADAPT_MODES: ["linear", "knn"],
         Keys.ADAPT_FRACTIONS: [0.01, 0.1, 1.0],
         Keys.ADAPT_STEPS: 300,
+        Keys.EMBED_RUN: None,
+        Keys.EMBED_STEP: None,
+        Keys.EMBED_SPLIT: "source",
+        Keys.EMBED_POINTS: 2000,
+        Keys.EMBED_METHOD: "pca",
+        Keys.THEORY_RUNS: [],
+        Keys.THEORY_SCALE: "relative",
     }
 )
 

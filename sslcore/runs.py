@@ -111,6 +111,15 @@ class Run:
         path = self.path / "adapt.json"
         return _read_json(path, f"run {self.id}") if path.exists() else []
 
+    def transfer_rows(self) -> list[dict[str, Any]]:
+        """L_pre and L*_adapt per checkpoint from ``sslcore.eval.transfer`` (transfer.json)."""
+        path = self.path / "transfer.json"
+        return _read_json(path, f"run {self.id}") if path.exists() else []
+
+    def write_transfer_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Writes transfer.json (atomically)."""
+        atomic_write_text(self.path / "transfer.json", json.dumps(rows, indent=1))
+
     # ---- metrics ------------------------------------------------------------------------------
 
     @property

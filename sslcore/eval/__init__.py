@@ -1,5 +1,24 @@
-"""Evaluating representations: features of a dataset, linear-probe and kNN accuracy."""
+"""Evaluating representations: features, linear-probe and kNN accuracy, embeddings, collapse."""
 
+from sslcore.eval.embeddings import (
+    Features,
+    Projection,
+    collapse_metrics,
+    project,
+    run_features,
+)
+from sslcore.eval.knn import weighted_knn, weighted_knn_predict
 from sslcore.eval.probe import extract_features, knn_accuracy, linear_probe_accuracy
 
-__all__ = ["extract_features", "knn_accuracy", "linear_probe_accuracy"]
+__all__ = [
+    "Features",
+    "Projection",
+    "collapse_metrics",
+    "extract_features",
+    "knn_accuracy",
+    "linear_probe_accuracy",
+    "project",
+    "run_features",
+    "weighted_knn",
+    "weighted_knn_predict",
+]
