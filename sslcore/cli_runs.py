@@ -25,6 +25,7 @@ _CONFIG_ARGS = (
     "eval_every",
     "checkpoint_every",
     "seed",
+    "device",
 )
 
 
@@ -39,6 +40,19 @@ def _store(args: argparse.Namespace) -> RunStore:
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from sslcore.distributed import init_from_env, leave_process_group, rank_and_world
+
+    # Under torchrun: join its process group (gloo; nccl for CUDA), leave it however we end.
+    joined = rank_and_world()[1] == 1
+    rank, _ = init_from_env(args.device or "cpu")
+    try:
+        return _pretrain_rank(args, rank)
+    finally:
+        if joined:
+            leave_process_group()
+
+
+def _pretrain_rank(args: argparse.Namespace, rank: int) -> int:
     from sslcore.train.pretrain import pretrain
 
     store = _store(args)
@@ -62,7 +76,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         if given.get("steps", config.steps) != config.steps:  # ... but may run longer
             config.steps = given["steps"]
             config.validate()
-            atomic_write_text(run.path / "config.json", json.dumps(config.to_dict(), indent=2))
+            if rank == 0:
+                atomic_write_text(run.path / "config.json", json.dumps(config.to_dict(), indent=2))
     else:
         config = PretrainConfig(**given)
     stop = _StopOnSignal()
@@ -70,7 +85,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         run = pretrain(
             config, store=store, resume=run, progress=not args.quiet, should_stop=stop.requested
         )
-    print(json.dumps({"run": run.id, "path": str(run.path), "summary": run.summary()}))
+    if rank == 0:
+        print(json.dumps({"run": run.id, "path": str(run.path), "summary": run.summary()}))
     return 130 if stop.signal is not None else 0
 
 
@@ -180,6 +196,7 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--lr", type=float, help=f"peak learning rate (default {defaults.lr})")
     p.add_argument("--width", type=int, help="encoder width (default: the encoder's)")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="default cpu")
     p.add_argument("--eval-every", type=int, help=f"default {defaults.eval_every}")
     p.add_argument("--checkpoint-every", type=int, help=f"default {defaults.checkpoint_every}")
     p.add_argument("--seed", type=int, help=f"default {defaults.seed}")

@@ -11,6 +11,7 @@ import math
 import torch
 from torch import nn
 
+from sslcore.distributed import rank_and_world
 from sslcore.ops import INFO_NCE_FORMS, InfoNCEOutput, info_nce
 
 __all__ = ["InfoNCELoss"]
@@ -29,7 +30,9 @@ class InfoNCELoss(nn.Module):
         temperature: τ > 0 (SimCLR: 0.1–0.5; 0.5 in its CIFAR-10 experiments).
         normalize: L2-normalise the embeddings (cosine similarity, as in the paper).
         form: ``"ntxent"`` or ``"clip"``.
-        gather: under torch.distributed, negatives from every rank (gathered with gradient).
+        gather: negatives from every rank (gathered with gradient); None (the default) does
+            so whenever torch.distributed runs with more than one rank, so a pretext task
+            trained with torchrun sees its global batch's negatives, as SimCLR's TPU pods did.
     """
 
     def __init__(
@@ -38,7 +41,7 @@ class InfoNCELoss(nn.Module):
         *,
         normalize: bool = True,
         form: str = "ntxent",
-        gather: bool = False,
+        gather: bool | None = None,
     ) -> None:
         super().__init__()
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
@@ -50,7 +53,7 @@ class InfoNCELoss(nn.Module):
         self.temperature = float(temperature)
         self.normalize = bool(normalize)
         self.form = form
-        self.gather = bool(gather)
+        self.gather = None if gather is None else bool(gather)
 
     def forward(
         self, z_a: torch.Tensor, z_b: torch.Tensor, *, details: bool = False
@@ -65,7 +68,7 @@ class InfoNCELoss(nn.Module):
             self.temperature,
             normalize=self.normalize,
             form=self.form,
-            gather=self.gather,
+            gather=rank_and_world()[1] > 1 if self.gather is None else self.gather,
             details=details,
         )
 

@@ -1,5 +1,6 @@
-"""info_nce(gather=True) on 2 gloo processes equals the single-process loss on the whole batch."""
+"""2 gloo processes equal one on the whole batch: info_nce(gather=True) and SyncBatchNorm."""
 
+import copy
 import os
 import socket
 
@@ -9,7 +10,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from sslcore import ops
-from sslcore.distributed import gather_with_grad
+from sslcore.distributed import convert_sync_batchnorm, gather_with_grad
 
 WORLD = 2
 N, D = 6, 5
@@ -76,3 +77,60 @@ def test_gather_equals_the_concatenated_batch():
             )
         assert losses[0] != pytest.approx(losses[1])  # each rank really has its own rows
     assert "same shape" in results[0]["mismatch"]
+
+
+def bn_batch():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(WORLD * 4, 3, 5, 5, generator=g, dtype=torch.float64) * 2 + 1
+    c = torch.randn(WORLD * 4, 3, 5, 5, generator=g, dtype=torch.float64)
+    return x, c
+
+
+def bn_worker(rank, port, results):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    try:
+        torch.set_num_threads(1)
+        x, c = bn_batch()
+        rows = slice(rank * 4, (rank + 1) * 4)
+        x = x[rows].clone().requires_grad_()
+        bn = convert_sync_batchnorm(torch.nn.Sequential(torch.nn.BatchNorm2d(3))).double()
+        (bn(x) * c[rows]).sum().backward()
+        results[rank] = (
+            x.grad,
+            bn[0].weight.grad,
+            bn[0].bias.grad,
+            bn[0].running_mean,
+            bn[0].running_var,
+            type(bn[0]).__name__,
+        )
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.timeout(180)
+def test_sync_batchnorm_on_two_ranks_equals_batchnorm_on_the_whole_batch():
+    manager = mp.get_context("spawn").Manager()
+    results = manager.dict()
+    mp.spawn(bn_worker, args=(free_port(), results), nprocs=WORLD, join=True)
+    x, c = bn_batch()
+    x.requires_grad_()
+    bn = torch.nn.BatchNorm2d(3).double()
+    (bn(x) * c).sum().backward()
+    assert results[0][5] == "SyncBatchNorm"
+    for r in range(WORLD):
+        torch.testing.assert_close(results[r][0], x.grad[r * 4 : (r + 1) * 4])
+        torch.testing.assert_close(results[r][3], bn.running_mean)
+        torch.testing.assert_close(results[r][4], bn.running_var)
+    torch.testing.assert_close(results[0][1] + results[1][1], bn.weight.grad)
+    torch.testing.assert_close(results[0][2] + results[1][2], bn.bias.grad)
+
+
+def test_sync_batchnorm_alone_is_batchnorm():
+    torch.manual_seed(0)
+    plain = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 1), torch.nn.BatchNorm2d(3))
+    synced = convert_sync_batchnorm(copy.deepcopy(plain))
+    x = torch.randn(6, 2, 4, 4)
+    torch.testing.assert_close(synced(x), plain(x))  # one process: no collectives at all
+    torch.testing.assert_close(synced[1].running_var, plain[1].running_var)
+    assert synced.state_dict().keys() == plain.state_dict().keys()  # checkpoints interchange

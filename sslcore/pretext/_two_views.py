@@ -27,6 +27,7 @@ __all__ = [
     "make_view_batch",
     "pair_index",
     "sample_two_views",
+    "shard_pairs",
     "split_pairs",
 ]
 
@@ -35,6 +36,14 @@ def pair_index(b: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """Pseudolabels of a two-view batch: ``(2B,)`` int64, row i pairs with ``(i + B) mod 2B``."""
     rows = torch.arange(2 * b, device=device)
     return (rows + b) % (2 * b)
+
+
+def shard_pairs(batch: PretextBatch, batch_size: int, rank: int, world: int) -> PretextBatch:
+    """A two-view batch's share for `rank`: both views of its samples, z renumbered locally."""
+    part = batch.shard(batch_size, rank, world)
+    return PretextBatch(
+        part.inputs, pair_index(batch_size // world, part.inputs.device), part.extras
+    )
 
 
 def describe_pair(z: torch.Tensor) -> str:
@@ -176,6 +185,10 @@ class TwoViewImageTask(PretextTask):
             check_min_batch(x, self.min_batch, self.name, self.min_batch_reason)
         check_cpu_generator(generator)
         return make_view_batch(self.spec, x, generator)
+
+    def shard(self, batch: PretextBatch, batch_size: int, rank: int, world: int) -> PretextBatch:
+        """This rank's views, paired among themselves (``shard_pairs``)."""
+        return shard_pairs(batch, batch_size, rank, world)
 
     def describe(self, z: torch.Tensor) -> str:
         """``"pairs with view k"``."""

@@ -49,6 +49,32 @@ class PretextBatch:
     pseudolabels: torch.Tensor
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
+    def shard(self, batch_size: int, rank: int, world: int) -> PretextBatch:
+        """This rank's share of a batch made from `batch_size` raw samples.
+
+        Every tensor is laid out as R blocks of `batch_size` rows (views, rotations, tiles are
+        stacked block by block); each block keeps its rows ``[rank·b, (rank+1)·b)`` with
+        ``b = batch_size / world``, so the ranks' shards together hold the whole batch and each
+        sample's views stay on one rank.
+        """
+        if batch_size % world:
+            raise ValueError(f"batch_size: {batch_size} does not split over {world} ranks")
+        b = batch_size // world
+
+        def part(t: torch.Tensor) -> torch.Tensor:
+            if t.dim() == 0 or t.shape[0] % batch_size:
+                raise ValueError(
+                    f"shard: a tensor of shape {tuple(t.shape)} is not blocks of {batch_size} rows"
+                )
+            blocks = t.reshape(t.shape[0] // batch_size, batch_size, *t.shape[1:])
+            return blocks[:, rank * b : (rank + 1) * b].reshape(-1, *t.shape[1:])
+
+        return PretextBatch(
+            part(self.inputs),
+            part(self.pseudolabels),
+            {k: part(v) for k, v in self.extras.items()},
+        )
+
     def to(self, device: torch.device | str) -> PretextBatch:
         """The batch on `device` (a copy where it moves)."""
         return PretextBatch(
@@ -116,6 +142,10 @@ class PretextTask(ABC):
     @abstractmethod
     def pretext_head(self, dim: int) -> nn.Module:
         """k_γ for an encoder whose features are ``(B, dim)``."""
+
+    def shard(self, batch: PretextBatch, batch_size: int, rank: int, world: int) -> PretextBatch:
+        """This rank's share of `batch` (see ``PretextBatch.shard``); pairing tasks renumber z."""
+        return batch.shard(batch_size, rank, world)
 
     def forward(self, encoder: nn.Module, head: nn.Module, batch: PretextBatch) -> Any:
         """k_γ(h_θ(x̃)); tasks that encode several patches or views override it."""

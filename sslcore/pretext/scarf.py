@@ -15,6 +15,7 @@ from sslcore.pretext._two_views import (
     check_widths,
     describe_pair,
     pair_index,
+    shard_pairs,
     split_pairs,
 )
 from sslcore.pretext.base import PretextBatch, PretextLoss, PretextTask
@@ -117,6 +118,10 @@ class Scarf(PretextTask):
         z_a, z_b = split_pairs(outputs, batch)  # (B, out) each: anchors, corrupted views
         result = self.criterion(z_a, z_b, details=True)
         return PretextLoss(result.loss, {"accuracy": float(result.accuracy)})
+
+    def shard(self, batch: PretextBatch, batch_size: int, rank: int, world: int) -> PretextBatch:
+        """This rank's anchors and corrupted views, paired among themselves."""
+        return shard_pairs(batch, batch_size, rank, world)
 
     def describe(self, z: torch.Tensor) -> str:
         """``"pairs with view k"``."""

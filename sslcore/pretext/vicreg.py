@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sslcore.augment import ViewSpec
+from sslcore.distributed import gather_with_grad
 from sslcore.models import mlp_head
 from sslcore.pretext._two_views import (
     TwoViewImageTask,
@@ -124,6 +125,9 @@ class VICReg(TwoViewImageTask):
     def loss(self, outputs: torch.Tensor, batch: PretextBatch) -> PretextLoss:
         """λ s + μ v + ν c of the embeddings ``(2B, out)``; the three terms as metrics."""
         z_a, z_b = split_pairs(outputs, batch)  # (B, out) each
+        # Variance and covariance are statistics of the whole batch: under torch.distributed
+        # every rank computes them on all ranks' rows (gathered with gradient).
+        z_a, z_b = gather_with_grad(z_a), gather_with_grad(z_b)
         if z_a.shape[0] < 2:
             raise ValueError("outputs: VICReg needs at least 2 pairs (B >= 2), got 1")
         terms = vicreg_terms(z_a, z_b)

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,6 +23,7 @@ from torch import nn
 from sslcore.config import PretrainConfig
 from sslcore.data import load_dataset, split_source_target
 from sslcore.data.splits import SourceTargetSplit
+from sslcore.distributed import all_reduce_mean, convert_sync_batchnorm, rank_and_world
 from sslcore.errors import SslcoreError
 from sslcore.eval.probe import extract_features, knn_accuracy, linear_probe_accuracy
 from sslcore.models import make_encoder
@@ -76,6 +78,8 @@ def build_models(
     torch.manual_seed(config.seed)  # module initialisation draws from the global generator
     encoder = make_encoder(sample_shape, config.width).to(config.device)
     head = task.pretext_head(encoder.out_dim).to(config.device)
+    if rank_and_world()[1] > 1:  # under torchrun: BatchNorm over the global batch
+        encoder, head = convert_sync_batchnorm(encoder), convert_sync_batchnorm(head)
     return task, encoder, head
 
 
@@ -140,14 +144,16 @@ def pretrain(
         SslcoreError: `resume` names a run whose config differs.
     """
     store = store or RunStore()
-    if resume is not None:
-        run = resume if isinstance(resume, Run) else store.open(resume)
-        saved = run.config.to_dict()
-        if saved != config.to_dict():
-            diff = {k: (saved[k], v) for k, v in config.to_dict().items() if saved.get(k) != v}
-            raise SslcoreError(f"resume: run {run.id} was made with another config: {diff}")
-    else:
-        run = store.create(config)
+    rank, world = rank_and_world()
+    if config.batch_size % world:
+        raise SslcoreError(
+            f"batch_size: the global batch of {config.batch_size} does not split over {world} "
+            f"ranks; use a multiple of {world}"
+        )
+    run = _on_rank_zero(lambda: _open_run(store, config, resume))
+    if rank != 0:  # trains its shard in step with rank 0 and writes nothing
+        _train(run, config, False, should_stop)
+        return run
     run.set_status("running", pid=os.getpid())
     try:
         _train(run, config, progress, should_stop)
@@ -160,17 +166,79 @@ def pretrain(
     return run
 
 
+def _open_run(store: RunStore, config: PretrainConfig, resume: Run | str | None) -> Run:
+    """The run to train: `resume` (whose config must equal `config`) or a new one."""
+    if resume is None:
+        return store.create(config)
+    run = resume if isinstance(resume, Run) else store.open(resume)
+    saved = run.config.to_dict()
+    if saved != config.to_dict():
+        diff = {k: (saved[k], v) for k, v in config.to_dict().items() if saved.get(k) != v}
+        raise SslcoreError(f"resume: run {run.id} was made with another config: {diff}")
+    return run
+
+
+def _on_rank_zero(make: Callable[[], Run]) -> Run:
+    """`make()` on rank 0, its run shared with every rank (its error raised on every rank)."""
+    _, world = rank_and_world()
+    if world == 1:
+        return make()
+    import torch.distributed as dist
+
+    message: list[Any] = [None]
+    if dist.get_rank() == 0:
+        try:
+            message = [str(make().path)]
+        except Exception as error:  # every rank must hear of it, or the others wait forever
+            message = [error]
+    dist.broadcast_object_list(message, src=0)
+    if isinstance(message[0], Exception):
+        raise message[0]
+    return Run(Path(message[0]))
+
+
+class _PretextModel(nn.Module):
+    """k_γ(h_θ(·)) as one module, so DistributedDataParallel can wrap the pair."""
+
+    def __init__(self, task: PretextTask, encoder: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.task, self.encoder, self.head = task, encoder, head
+
+    def forward(self, batch: Any) -> Any:
+        """The task's outputs for a PretextBatch."""
+        return self.task.forward(self.encoder, self.head, batch)
+
+
+def _stop_everywhere(stop: bool) -> bool:
+    """True on every rank when any rank was asked to stop."""
+    if rank_and_world()[1] == 1:
+        return stop
+    import torch.distributed as dist
+
+    flag = torch.tensor([int(stop)])
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 def _train(
     run: Run, config: PretrainConfig, progress: bool, should_stop: Callable[[], bool] | None
 ) -> None:
+    rank, world = rank_and_world()
+    writer = rank == 0  # metrics, checkpoints and the summary: rank 0 only
     setup = build(config)
     start = 0
     if run.checkpoints():
         start = _restore(setup, run.load_checkpoint())
-    run.truncate_metrics(start)
+    if writer:
+        run.truncate_metrics(start)
     source, task = setup.split.source, setup.task
+    model = _PretextModel(task, setup.encoder, setup.head)
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(model)
     last_good = start
-    bar = _progress(config.steps, start, progress)
+    bar = _progress(config.steps, start, progress and writer)
     try:
         for step in range(start, config.steps):
             began = time.perf_counter()
@@ -178,38 +246,63 @@ def _train(
             for group in setup.optimizer.param_groups:
                 group["lr"] = lr
             rows = torch.randint(len(source), (config.batch_size,), generator=setup.generator)
-            batch = task.make_batch(source.x[rows], setup.generator).to(config.device)
-            setup.encoder.train()
-            setup.head.train()
-            result = task.loss(task.forward(setup.encoder, setup.head, batch), batch)
-            value = float(result.loss.detach())
+            # Every rank makes the whole batch from the same generator state (so all stay in
+            # step and a checkpoint's generator serves them all), then keeps its shard.
+            batch = task.make_batch(source.x[rows], setup.generator)
+            if world > 1:
+                batch = task.shard(batch, config.batch_size, rank, world)
+            batch = batch.to(config.device)
+            model.train()
+            result = task.loss(model(batch), batch)
+            values = {"loss": float(result.loss.detach())}
+            values |= {k: float(v) for k, v in result.metrics.items()}
+            values = all_reduce_mean(values)  # the global batch's loss and metrics
+            value = values.pop("loss")
             if not math.isfinite(value):
                 raise TrainingError(
                     f"step {step + 1}: L_pre is {value}; stopped. The last good checkpoint "
                     f"(step {last_good}) is kept: lower the learning rate and resume from it"
                 )
             setup.optimizer.zero_grad(set_to_none=True)
-            result.loss.backward()
+            result.loss.backward()  # DDP averages the ranks' gradients here
             setup.optimizer.step()
             seconds = time.perf_counter() - began
-            record: dict[str, Any] = {"step": step + 1, "loss": value, "lr": lr}
-            record |= {k: float(v) for k, v in result.metrics.items()}
+            record: dict[str, Any] = {"step": step + 1, "loss": value, "lr": lr} | values
             record |= {"samples_per_s": config.batch_size / seconds, "seconds": seconds}
             done = step + 1 == config.steps
-            if (step + 1) % config.eval_every == 0 or done:
+            stop = _stop_everywhere(should_stop is not None and should_stop())
+            if writer and ((step + 1) % config.eval_every == 0 or done):
                 record |= evaluate(setup.encoder, setup.split, config.device)
-            run.append_metrics(record)
+            if writer:
+                run.append_metrics(record)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.3f}")
-            stop = should_stop is not None and should_stop()
             if (step + 1) % config.checkpoint_every == 0 or done or stop:
-                run.save_checkpoint(step + 1, _state(setup, step + 1, config))
+                if writer:
+                    run.save_checkpoint(step + 1, _state(setup, step + 1, config))
                 last_good = step + 1
             if stop:
-                run.set_status("cancelled", f"stopped at step {step + 1}")
+                if writer:
+                    run.set_status("cancelled", f"stopped at step {step + 1}")
+                _barrier()
                 return
     finally:
         bar.close()
+    if writer:
+        _finish(run, config)
+    _barrier()
+
+
+def _barrier() -> None:
+    """Under torchrun: wait until rank 0 has written everything, so no rank leaves early."""
+    if rank_and_world()[1] > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def _finish(run: Run, config: PretrainConfig) -> None:
+    """summary.json and the "done" state, from the metrics as written."""
     metrics = run.metrics()
     last = metrics[-1] if metrics else {}
     run.write_summary(
