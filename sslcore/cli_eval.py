@@ -56,7 +56,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
 
 def _cmd_transfer(args: argparse.Namespace) -> int:
-    from sslcore.eval.transfer import compare_runs, transfer_table
+    from sslcore.eval.transfer import compare_runs, pooled_correlation, transfer_table
 
     store = RunStore(args.out)
     runs = [store.open(name) for name in args.runs]  # every name checked before any work
@@ -66,8 +66,9 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
             print(f"{run.id} ({run.config.task})")
         tables[run.id] = transfer_table(run, batches=args.batches, progress=not args.json)
     summary = compare_runs(tables)
+    pooled = pooled_correlation(tables) if len(tables) > 1 else None
     if args.json:
-        print(json.dumps({"tables": tables, "summary": summary}))
+        print(json.dumps({"tables": tables, "summary": summary, "pooled_spearman": pooled}))
         return 0
     print()
     for r in summary:
@@ -79,6 +80,11 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
         )
         if r["breaks"]:
             print(f"  {r['breaks']}")
+    if pooled is not None:
+        print(
+            f"Across the {len(tables)} runs (L_pre relative to each run's step 0): Spearman ρ = "
+            f"{pooled:+.2f}"
+        )
     return 0
 
 

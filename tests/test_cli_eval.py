@@ -36,6 +36,7 @@ def test_transfer_over_two_runs_of_different_tasks(store, run_ids, capsys):
     assert [r["step"] for r in result["tables"][run_ids[0]]] == [0, 2, 4]
     assert {r["task"] for r in result["summary"]} == {"vime", "scarf"}
     assert sorted(r["adapt_rank"] for r in result["summary"]) == [1, 2]
+    assert result["pooled_spearman"] is None or -1 <= result["pooled_spearman"] <= 1
     assert main(["transfer", run_ids[0], "--out", str(store), "--batches", "2"]) == 0
     text = capsys.readouterr().out
     assert "Spearman" in text and "L*_adapt" in text

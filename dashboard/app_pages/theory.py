@@ -14,7 +14,7 @@ from dashboard import loaders
 from dashboard.state import Keys, keep_valid
 from sslcore import viz_transfer
 from sslcore.errors import SslcoreError
-from sslcore.eval.transfer import compare_runs, transfer_table
+from sslcore.eval.transfer import compare_runs, pooled_correlation, transfer_table
 from sslcore.jobs import run_is_active
 from sslcore.runs import Run, RunStore
 
@@ -102,6 +102,9 @@ def main() -> None:
         ],
         hide_index=True,
     )
+    pooled = pooled_correlation(tables) if len(tables) > 1 else None
+    if pooled is not None:
+        st.metric("Spearman ρ across the runs (L_pre relative to step 0)", f"{pooled:+.2f}")
     for r in summary:
         if r["breaks"]:
             st.warning(r["breaks"])

@@ -33,6 +33,7 @@ __all__ = [
     "TransferError",
     "adaptation_loss",
     "compare_runs",
+    "pooled_correlation",
     "pretext_loss",
     "rank_correlation",
     "relation_breaks",
@@ -228,6 +229,20 @@ def relation_breaks(rows: Sequence[dict[str, Any]], tolerance: float = 0.02) -> 
             "a linear head adapts better to."
         )
     return None
+
+
+def pooled_correlation(tables: dict[str, Sequence[dict[str, Any]]]) -> float | None:
+    """Spearman ρ across runs: every checkpoint of every run, L_pre relative to its step 0.
+
+    Different pretext losses live on different scales, so each run's L_pre is divided by its
+    first row's; ρ near 1 says the runs that reduced their pretext loss most adapt best.
+    """
+    rows = []
+    for table in tables.values():
+        if table and table[0]["pretext_loss"] not in (0, None):
+            first = table[0]["pretext_loss"]
+            rows += [r | {"pretext_loss": r["pretext_loss"] / first} for r in table]
+    return rank_correlation(rows)
 
 
 def compare_runs(tables: dict[str, Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:

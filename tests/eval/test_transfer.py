@@ -9,6 +9,7 @@ from sslcore.eval.transfer import (
     TransferError,
     adaptation_loss,
     compare_runs,
+    pooled_correlation,
     rank_correlation,
     relation_breaks,
     transfer_table,
@@ -73,6 +74,16 @@ def test_a_break_is_stated_only_when_l_pre_falls_and_l_adapt_does_not():
     assert message and "rotation" in message and "breaks" in message
     assert relation_breaks(_rows([5, 3, 1], [2.0, 1.5, 1.0])) is None
     assert relation_breaks(_rows([5, 5, 5], [1.0, 1.0, 1.0])) is None
+
+
+def test_pooled_correlation_compares_runs_on_relative_l_pre():
+    # Run a's L_pre falls 80 %, b's 10 %; a adapts better at every checkpoint.
+    tables = {
+        "a": _rows([10, 5, 2], [2.0, 1.0, 0.5]),
+        "b": _rows([1.0, 0.95, 0.9], [2.1, 2.05, 2.0]),
+    }
+    assert pooled_correlation(tables) > 0.8
+    assert pooled_correlation({"a": _rows([1, 2], [1, 2])}) is None
 
 
 def test_compare_runs_ranks_by_final_adapt_loss():
