@@ -117,6 +117,7 @@ class Keys:
     EMBED_SPLIT = "embed.split"
     EMBED_POINTS = "embed.points"
     EMBED_METHOD = "embed.method"
+    EMBED_COLOUR = "embed.colour"  # "class" or "pseudolabel z"
 
     # Theory page: L_pre against L*_adapt across checkpoints of the chosen runs.
     THEORY_RUNS = "theory.runs"
@@ -220,6 +221,7 @@ DEFAULTS.update(
         Keys.EMBED_SPLIT: "source",
         Keys.EMBED_POINTS: 2000,
         Keys.EMBED_METHOD: "pca",
+        Keys.EMBED_COLOUR: "class",
         Keys.THEORY_RUNS: [],
         Keys.THEORY_SCALE: "relative",
     }

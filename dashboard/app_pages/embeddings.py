@@ -18,22 +18,28 @@ import streamlit as st
 from dashboard import loaders
 from dashboard.state import Keys, keep_valid
 from sslcore import viz, viz_embeddings
-from sslcore.errors import SslcoreError
+from sslcore.errors import DataError, SslcoreError
 from sslcore.eval import collapse_metrics, project, run_features, weighted_knn
 from sslcore.eval.embeddings import METHODS, SPLITS
 from sslcore.jobs import run_is_active
 from sslcore.runs import Run, RunStore
 
 POINTS = [500, 1000, 2000, 5000, 10_000]
+COLOURS = ("class", "pseudolabel z")
 TSNE_SLOW = 3000  # points above which t-SNE takes tens of seconds on 2 cores
 CHART = {"displayModeBar": False}
 
 
 @st.cache_data(max_entries=32, show_spinner="Extracting features and projecting…")
-def embedding(run_path: str, step: int, split: str, points: int, method: str) -> dict[str, Any]:
-    """Features, 2-D map and collapse metrics of one checkpoint on (a sample of) one split."""
+def embedding(
+    run_path: str, step: int, split: str, points: int, method: str, pseudo: bool
+) -> dict[str, Any]:
+    """Features, 2-D map and collapse metrics of one checkpoint on (a sample of) one split.
+
+    With `pseudo`, of the pretext inputs x̃ made of those samples, labelled by z.
+    """
     run = Run(Path(run_path))
-    features = run_features(run, split, step, points)
+    features = run_features(run, split, step, points, pseudolabels=pseudo)
     projection = project(features, method, seed=run.config.seed)
     return {
         "features": features.features,
@@ -127,11 +133,26 @@ def main() -> None:
     with right:
         keep_valid(Keys.EMBED_METHOD, list(METHODS[:2]))
         method = st.radio("Projection", METHODS[:2], key=Keys.EMBED_METHOD, horizontal=True)
+        keep_valid(Keys.EMBED_COLOUR, list(COLOURS))
+        colour = st.radio(
+            "Colour by",
+            COLOURS,
+            key=Keys.EMBED_COLOUR,
+            horizontal=True,
+            help="pseudolabel z: the pretext inputs x̃ (e.g. each sample in its 4 rotations), "
+            "coloured by what the pretext task asks of them",
+        )
         if method == "tsne" and points > TSNE_SLOW:
             st.caption(f"t-SNE of {points:,} points takes a while on a CPU; PCA is instant.")
+    pseudo = colour == COLOURS[1]
     try:
-        before = embedding(str(run.path), 0, split, points, method)
-        after = embedding(str(run.path), step, split, points, method)
+        before = embedding(str(run.path), 0, split, points, method, pseudo)
+        after = embedding(str(run.path), step, split, points, method, pseudo)
+    except DataError as error:
+        st.info(f"{error}.")
+        pseudo = False
+        before = embedding(str(run.path), 0, split, points, method, pseudo)
+        after = embedding(str(run.path), step, split, points, method, pseudo)
     except (SslcoreError, ValueError) as error:
         st.error(f"Cannot embed {run.id}: {error}")
         return

@@ -79,10 +79,11 @@ def run_features(
     checkpoint_step: int | None = None,
     max_samples: int | None = None,
     *,
+    pseudolabels: bool = False,
     device: str = "cpu",
     batch_size: int = 512,
 ) -> Features:
-    """h_θ features of `run`'s encoder on one split of its data.
+    """h_θ features of `run`'s encoder on one split of its data, or on its pretext inputs.
 
     The data and the encoder are rebuilt from the run's config (``build``), so a run is
     evaluated on exactly the split it was trained and evaluated on. The global torch RNG is left
@@ -95,14 +96,19 @@ def run_features(
             ``build(config)`` gives (every run's starting point, needs no checkpoint).
         max_samples: Keep at most this many samples: a random subset seeded by the run's seed,
             in the split's order (see `Features.indices`). None = all.
+        pseudolabels: embed the pretext inputs x̃ the task makes of the samples (seeded by the
+            run's seed) and label them with their pseudolabels z, e.g. every sample in its four
+            rotations labelled 0°–270°. Only for tasks whose z is one class per row of x̃.
         device: Where the encoder runs (not the run's own: a CUDA run reads on a CPU).
         batch_size: Samples per encoder call.
 
     Returns:
-        The features, labels, class names, step and sample indices.
+        The features, labels (or pseudolabels), class names, step and sample indices (for
+        pseudolabels, the sample of each row of x̃).
 
     Raises:
-        DataError: No checkpoint (at `checkpoint_step`), unless `checkpoint_step` is 0.
+        DataError: No checkpoint (at `checkpoint_step`), unless `checkpoint_step` is 0; or
+            pseudolabels of a task whose z is not a class per row of x̃.
     """
     if split not in SPLITS:
         raise ValueError(f"split: expected one of {SPLITS}, got {split!r}")
@@ -129,14 +135,40 @@ def run_features(
         chosen = np.random.default_rng(config.seed).permutation(len(data))[:max_samples]
         indices = np.sort(chosen).astype(np.int64)
     rows = torch.from_numpy(indices)
+    step = 0 if state is None else int(state["step"])
+    if pseudolabels:
+        features, z, names, samples = _pretext_features(
+            setup, data.x[rows], indices, config.seed, batch_size, device
+        )
+        return Features(features, z, names, step, samples, split)
     return Features(
         features=extract_features(setup.encoder, data.x[rows], batch_size, device),
         labels=data.y[rows].numpy().astype(np.int64),
         class_names=list(data.class_names),
-        step=0 if state is None else int(state["step"]),
+        step=step,
         indices=indices,
         split=split,
     )
+
+
+def _pretext_features(
+    setup: Any, x: torch.Tensor, indices: np.ndarray, seed: int, batch_size: int, device: str
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """(features, z, class names, sample of each row) of x̃ = the task's inputs made of `x`."""
+    task = setup.task
+    classes = getattr(task, "num_classes", None)
+    batch = task.make_batch(x, torch.Generator().manual_seed(seed))
+    z = batch.pseudolabels
+    if classes is None or z.dtype != torch.int64 or z.shape != batch.inputs.shape[:1]:
+        raise DataError(
+            f"pseudolabels: those of {task.name!r} are not one class per pretext input (they "
+            "pair views, are one per puzzle of several inputs, or are reconstruction targets); "
+            "colour by class instead"
+        )
+    features = extract_features(setup.encoder, batch.inputs, batch_size, device)
+    names = [task.describe(torch.tensor(k)) for k in range(classes)]
+    copies = len(z) // len(x)  # x̃ stacks the samples block by block (e.g. one per rotation)
+    return features, z.numpy().astype(np.int64), names, np.tile(indices, copies)
 
 
 def project(

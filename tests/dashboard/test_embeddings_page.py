@@ -55,3 +55,12 @@ def test_before_and_after_maps_with_metrics_and_a_checkpoint_slider(trained_stor
     assert titles(at)[1] == "After 2 steps of rotation"
     at.radio(key="embed.split").set_value("target_test").run()
     assert 0 < shown(at, 1) < 40
+
+
+def test_colour_by_pseudolabel_shows_the_rotations(trained_store):
+    at = open_page()
+    at.radio(key="embed.colour").set_value("pseudolabel z").run()
+    assert not at.exception, at.exception
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert [t["name"] for t in spec["data"]] == ["0°", "90°", "180°", "270°"]
+    assert shown(at, 1) == 4 * 160

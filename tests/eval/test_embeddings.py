@@ -310,3 +310,28 @@ def test_runs_without_the_checkpoint_give_clear_errors(trained):
         run_features(run, "validation")
     with pytest.raises(ValueError, match="max_samples"):
         run_features(run, max_samples=0)
+
+
+def test_pseudolabel_features_are_the_rotated_copies_labelled_by_z(trained):
+    _, run = trained
+    feats = run_features(run, "target_test", max_samples=6, pseudolabels=True)
+    assert feats.class_names == ["0°", "90°", "180°", "270°"]
+    assert feats.features.shape[0] == 24 and list(np.bincount(feats.labels)) == [6, 6, 6, 6]
+    plain = run_features(run, "target_test", max_samples=6)
+    np.testing.assert_array_equal(feats.indices, np.tile(plain.indices, 4))
+    np.testing.assert_allclose(feats.features[:6], plain.features, rtol=1e-5, atol=1e-6)  # 0°
+
+
+def test_pseudolabels_that_pair_views_are_refused(tmp_path):
+    config = PretrainConfig(
+        task="contrastive",
+        data="shapes",
+        data_options={"n": 64, "size": 16},
+        steps=1,
+        batch_size=8,
+        checkpoint_every=1,
+        eval_every=1,
+    )
+    run = pretrain(config, store=RunStore(tmp_path), progress=False)
+    with pytest.raises(DataError, match="colour by class"):
+        run_features(run, pseudolabels=True)
