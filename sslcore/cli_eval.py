@@ -82,7 +82,7 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
             print(f"  {r['breaks']}")
     if pooled is not None:
         print(
-            f"Across the {len(tables)} runs (L_pre relative to each run's step 0): Spearman ρ = "
+            f"Across the {len(tables)} runs (L_pre rescaled within each run): Spearman ρ = "
             f"{pooled:+.2f}"
         )
     return 0

@@ -12,11 +12,14 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sslcore.eval.transfer import rescaled_pretext_loss
+
 __all__ = ["SCALES", "relation_figure", "transfer_curves_figure"]
 
-# How L_pre is drawn: as measured, or divided by its value at initialisation. Losses of different
-# pretext tasks live on different scales (NT-Xent ≈ log 2N, rotation ≤ log 4), so curves of
-# several tasks share one axis only in the relative scale.
+# How L_pre is drawn: as measured, or rescaled to [0, 1] within each run (1 its highest, 0 its
+# lowest). Losses of different pretext tasks live on different scales and signs (NT-Xent ≈ log 2N,
+# rotation ≤ log 4, SimSiam's negative cosine), so curves of several tasks share one axis only in
+# the relative scale.
 SCALES = ("relative", "raw")
 
 Tables = Mapping[str, Sequence[Mapping[str, Any]]]
@@ -25,10 +28,9 @@ Tables = Mapping[str, Sequence[Mapping[str, Any]]]
 def _x(rows: Sequence[Mapping[str, Any]], scale: str) -> list[float]:
     if scale not in SCALES:
         raise ValueError(f"scale: expected one of {SCALES}, got {scale!r}")
-    values = [float(r["pretext_loss"]) for r in rows]
-    if scale == "raw" or not values or values[0] == 0:
-        return values
-    return [v / values[0] for v in values]
+    if scale == "raw":
+        return [float(r["pretext_loss"]) for r in rows]
+    return rescaled_pretext_loss(rows)
 
 
 def relation_figure(
@@ -53,7 +55,9 @@ def relation_figure(
             hovertemplate="step %{customdata[0]}<br>L_pre %{customdata[2]:.4f}<br>"
             "L*_adapt %{y:.4f}<br>accuracy %{customdata[1]:.3f}<extra></extra>",
         )
-    xlabel = "L_pre / L_pre at initialisation" if scale == "relative" else "L_pre (held out)"
+    xlabel = "L_pre rescaled within each run (1 highest, 0 lowest)"
+    if scale == "raw":
+        xlabel = "L_pre (held out)"
     ylabel = "L*_adapt (linear head, train)" if loss == "adapt_train_loss" else "L_adapt (test)"
     fig.update_layout(
         xaxis_title=xlabel, yaxis_title=ylabel, height=420, margin=dict(l=10, r=10, t=30, b=10)

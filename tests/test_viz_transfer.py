@@ -18,10 +18,10 @@ TABLES = {
 }
 
 
-def test_one_curve_per_run_relative_to_initialisation():
+def test_one_curve_per_run_rescaled_within_the_run():
     fig = relation_figure(TABLES)
     assert [t.name for t in fig.data] == ["contrastive · r1", "rotation · r2"]
-    assert list(fig.data[0].x) == pytest.approx([1.0, 0.8, 0.5])
+    assert list(fig.data[0].x) == pytest.approx([1.0, 0.6, 0.0])
     assert list(fig.data[1].y) == [2.1, 2.0]
 
 
@@ -30,6 +30,11 @@ def test_raw_scale_and_checkpoint_order():
     fig = relation_figure(shuffled, scale="raw")
     assert list(fig.data[0].x) == [5.0, 4.0, 2.5]
     assert [c[0] for c in fig.data[0].customdata] == [0, 100, 200]
+
+
+def test_negative_losses_rescale_too():
+    fig = relation_figure({"s": _rows("simsiam", [-0.1, -0.6, -0.7], [2.0, 1.9, 1.9])})
+    assert list(fig.data[0].x) == pytest.approx([1.0, 1 / 6, 0.0])
 
 
 def test_bad_scale_is_named():

@@ -76,8 +76,8 @@ def main() -> None:
         viz_transfer.SCALES,
         key=Keys.THEORY_SCALE,
         horizontal=True,
-        help="relative: divided by its value at initialisation, so tasks with different losses "
-        "share the axis",
+        help="relative: rescaled to [0, 1] within each run (1 its highest, 0 its lowest), so "
+        "tasks whose losses differ in scale and sign share the axis",
     )
     st.plotly_chart(
         viz_transfer.relation_figure(tables, scale), key="theory_relation", config=CHART
@@ -104,7 +104,7 @@ def main() -> None:
     )
     pooled = pooled_correlation(tables) if len(tables) > 1 else None
     if pooled is not None:
-        st.metric("Spearman ρ across the runs (L_pre relative to step 0)", f"{pooled:+.2f}")
+        st.metric("Spearman ρ across the runs (L_pre rescaled within each run)", f"{pooled:+.2f}")
     for r in summary:
         if r["breaks"]:
             st.warning(r["breaks"])

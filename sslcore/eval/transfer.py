@@ -37,6 +37,7 @@ __all__ = [
     "pretext_loss",
     "rank_correlation",
     "relation_breaks",
+    "rescaled_pretext_loss",
     "transfer_table",
 ]
 
@@ -231,17 +232,30 @@ def relation_breaks(rows: Sequence[dict[str, Any]], tolerance: float = 0.02) -> 
     return None
 
 
-def pooled_correlation(tables: dict[str, Sequence[dict[str, Any]]]) -> float | None:
-    """Spearman ρ across runs: every checkpoint of every run, L_pre relative to its step 0.
+def rescaled_pretext_loss(rows: Sequence[dict[str, Any]]) -> list[float]:
+    """Each row's L_pre rescaled to [0, 1] within its run: 1 its highest, 0 its lowest.
 
-    Different pretext losses live on different scales, so each run's L_pre is divided by its
-    first row's; ρ near 1 says the runs that reduced their pretext loss most adapt best.
+    Pretext losses live on different scales and signs (NT-Xent near log 2N, rotation below
+    log 4, SimSiam's negative cosine in [-1, 1]), so runs of different tasks share an axis only
+    as how far along its own range each checkpoint is. A constant loss maps to 0.
+    """
+    values = [float(r["pretext_loss"]) for r in rows]
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    return [(v - low) / (high - low) if high > low else 0.0 for v in values]
+
+
+def pooled_correlation(tables: dict[str, Sequence[dict[str, Any]]]) -> float | None:
+    """Spearman ρ over every checkpoint of every run, L_pre rescaled within each run.
+
+    ρ near 1: across tasks, the checkpoints further down their own pretext loss are the ones
+    that adapt with a smaller L*_adapt; a task whose loss falls while L*_adapt stays lowers it.
     """
     rows = []
     for table in tables.values():
-        if table and table[0]["pretext_loss"] not in (0, None):
-            first = table[0]["pretext_loss"]
-            rows += [r | {"pretext_loss": r["pretext_loss"] / first} for r in table]
+        rescaled = rescaled_pretext_loss(table)
+        rows += [r | {"pretext_loss": v} for r, v in zip(table, rescaled, strict=True)]
     return rank_correlation(rows)
 
 

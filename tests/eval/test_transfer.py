@@ -12,6 +12,7 @@ from sslcore.eval.transfer import (
     pooled_correlation,
     rank_correlation,
     relation_breaks,
+    rescaled_pretext_loss,
     transfer_table,
 )
 from sslcore.runs import RunStore
@@ -76,13 +77,17 @@ def test_a_break_is_stated_only_when_l_pre_falls_and_l_adapt_does_not():
     assert relation_breaks(_rows([5, 5, 5], [1.0, 1.0, 1.0])) is None
 
 
-def test_pooled_correlation_compares_runs_on_relative_l_pre():
-    # Run a's L_pre falls 80 %, b's 10 %; a adapts better at every checkpoint.
-    tables = {
-        "a": _rows([10, 5, 2], [2.0, 1.0, 0.5]),
-        "b": _rows([1.0, 0.95, 0.9], [2.1, 2.05, 2.0]),
-    }
-    assert pooled_correlation(tables) > 0.8
+def test_rescaled_l_pre_spans_zero_to_one_whatever_the_sign():
+    assert rescaled_pretext_loss(_rows([-0.1, -0.7, -0.4], [1, 1, 1])) == pytest.approx([1, 0, 0.5])
+    assert rescaled_pretext_loss(_rows([2, 2], [1, 1])) == [0.0, 0.0]
+
+
+def test_pooled_correlation_falls_when_one_task_breaks_the_relation():
+    a = _rows([10, 5, 2], [2.0, 1.0, 0.5])
+    holds = _rows([-0.1, -0.5, -0.7], [1.8, 1.2, 0.6])  # a negative loss (SimSiam-like)
+    breaks = _rows([1.0, 0.5, 0.2], [1.8, 1.9, 2.0])  # L_pre falls, L*_adapt rises
+    good = pooled_correlation({"a": a, "b": holds})
+    assert good > 0.8 and pooled_correlation({"a": a, "b": breaks}) < good - 0.5
     assert pooled_correlation({"a": _rows([1, 2], [1, 2])}) is None
 
 
