@@ -19,6 +19,7 @@ __all__ = [
     "feature_heatmap",
     "image_grid",
     "montage",
+    "png_data_uri",
     "split_figure",
     "view_caption",
     "views_grid",
@@ -53,7 +54,8 @@ def montage(
     return canvas
 
 
-def _png_data_uri(array: np.ndarray) -> str:
+def png_data_uri(array: np.ndarray) -> str:
+    """An ``(H, W, 3)`` uint8 array as a ``data:image/png;base64,...`` URI."""
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG", optimize=False)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -87,7 +89,7 @@ def image_grid(
     canvas = np.pad(canvas, ((0, gap - pad), (0, 0), (0, 0)), constant_values=255)  # last caption
     if scale > 1:
         canvas = canvas.repeat(scale, axis=0).repeat(scale, axis=1)
-    fig = go.Figure(go.Image(source=_png_data_uri(canvas), hoverinfo="skip"))
+    fig = go.Figure(go.Image(source=png_data_uri(canvas), hoverinfo="skip"))
     for i, label in enumerate(labels):
         r, k = divmod(i, cols)
         fig.add_annotation(
@@ -296,7 +298,7 @@ def views_grid(
                 yshift=-1,
                 font={"size": 11, "color": "#555" if k else "#000"},
             )
-    fig.add_trace(go.Image(source=_png_data_uri(canvas), hoverinfo="skip"))
+    fig.add_trace(go.Image(source=png_data_uri(canvas), hoverinfo="skip"))
     fig.update_xaxes(visible=False, range=[0, width])
     fig.update_yaxes(visible=False, range=[height, 0], scaleanchor="x")
     top = 40 if title else 0

@@ -15,7 +15,15 @@ import torch.nn.functional as F
 from plotly.colors import qualitative
 from torch import from_numpy
 
-__all__ = ["METRIC_NAMES", "embedding_scatter", "metrics_rows", "nearest_neighbours"]
+__all__ = [
+    "MAX_HOVER_THUMBNAILS",
+    "METRIC_NAMES",
+    "embedding_scatter",
+    "hover_map_html",
+    "metrics_rows",
+    "nearest_neighbours",
+    "neighbour_table",
+]
 
 METRIC_NAMES = {
     "knn_accuracy": "weighted kNN accuracy (Wu et al. 2018)",
@@ -102,3 +110,131 @@ def nearest_neighbours(features: np.ndarray, row: int, k: int = 8) -> np.ndarray
     similarity[row] = -np.inf
     k = max(0, min(k, len(features) - 1))
     return np.argsort(-similarity, kind="stable")[:k]
+
+
+MAX_HOVER_THUMBNAILS = 2000  # above this the page falls back to select-to-see-neighbours
+
+_HOVER_JS = """
+<script>
+(function () {
+  const data = %(data)s;
+  const gd = document.getElementById(data.div);
+  const tip = document.getElementById("tip");
+  const panel = document.getElementById("neighbours");
+  const z = data.zoom * data.side;
+  function tile(i) {
+    const r = Math.floor(i / data.cols), c = i %% data.cols;
+    return "width:" + z + "px;height:" + z + "px;background-image:url(" + data.sprite + ");" +
+      "background-size:" + data.cols * z + "px auto;background-position:-" + c * z + "px -" +
+      r * z + "px;image-rendering:pixelated;display:inline-block;border:1px solid #ccc";
+  }
+  function caption(i) { return data.names[data.labels[i]] + " · sample " + data.samples[i]; }
+  gd.on("plotly_hover", function (ev) {
+    const i = ev.points[0].customdata;
+    tip.innerHTML = "<div style='" + tile(i) + "'></div><br>" + caption(i);
+    const e = ev.event || {clientX: 0, clientY: 0};
+    tip.style.left = (e.clientX + 12) + "px";
+    tip.style.top = (e.clientY + 12) + "px";
+    tip.style.display = "block";
+  });
+  gd.on("plotly_unhover", function () { tip.style.display = "none"; });
+  gd.on("plotly_click", function (ev) {
+    const i = ev.points[0].customdata;
+    const rows = [i].concat(data.neighbours[i]);
+    panel.innerHTML = "<div>" + caption(i) + " and its nearest neighbours in feature space:</div>" +
+      rows.map(function (j) {
+        return "<figure style='display:inline-block;margin:2px;text-align:center'><div style='" +
+          tile(j) + "'></div><figcaption style='font-size:11px'>" + data.names[data.labels[j]] +
+          "</figcaption></figure>";
+      }).join("");
+  });
+})();
+</script>
+"""
+
+
+def _jpeg_data_uri(array: np.ndarray, quality: int = 90) -> str:
+    """An ``(H, W, 3)`` uint8 array as a JPEG data URI (a third of a noisy PNG's size)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def neighbour_table(features: np.ndarray, k: int = 8, chunk: int = 1024) -> np.ndarray:
+    """``(N, min(k, N-1))`` rows most cosine-similar to each row (itself excluded), best first."""
+    x = F.normalize(from_numpy(np.ascontiguousarray(features, dtype=np.float32)), dim=1)
+    k = max(0, min(k, len(x) - 1))
+    parts = []
+    for start in range(0, len(x), chunk):
+        similarity = x[start : start + chunk] @ x.T  # (c, N)
+        rows = np.arange(start, start + len(similarity))
+        similarity[np.arange(len(rows)), rows] = -float("inf")
+        parts.append(similarity.topk(k, dim=1).indices.numpy())
+    return np.concatenate(parts) if parts else np.zeros((0, k), np.int64)
+
+
+def hover_map_html(
+    fig: go.Figure,
+    images: Any,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    samples: np.ndarray,
+    neighbours: np.ndarray,
+    zoom: int = 3,
+) -> str:
+    """`fig` as self-contained HTML: hover a point to see its image, click for its neighbours.
+
+    plotly.js is inlined and the thumbnails are one PNG sprite sheet, so the page needs no
+    server or network (Streamlit shows it with ``components.html``; a file works as well).
+
+    Args:
+        fig: a scatter whose traces carry each point's row as customdata (`embedding_scatter`).
+        images: ``(N, C, H, W)`` uint8 images of the rows, packed into one PNG sprite sheet.
+        labels: ``(N,)`` class of each row.
+        class_names: the classes' names.
+        samples: ``(N,)`` the dataset index of each row (shown in the caption).
+        neighbours: ``(N, k)`` rows nearest to each row (``nearest_neighbours``).
+        zoom: on-screen pixels per image pixel.
+    """
+    import json
+    import math
+
+    from sslcore.viz import montage
+
+    n = len(labels)
+    if not 0 < n <= MAX_HOVER_THUMBNAILS:
+        raise ValueError(f"images: 1 to {MAX_HOVER_THUMBNAILS} thumbnails, got {n}")
+    if images.shape[0] != n or len(samples) != n or len(neighbours) != n:
+        raise ValueError(
+            f"images, samples, neighbours: expected {n} rows each, got {images.shape[0]}, "
+            f"{len(samples)}, {len(neighbours)}"
+        )
+    cols = math.ceil(math.sqrt(n))
+    side = int(images.shape[-1])
+    data = {
+        "div": "map",
+        "sprite": _jpeg_data_uri(montage(images, cols, pad=0)),
+        "cols": cols,
+        "side": side,
+        "zoom": zoom,
+        "labels": [int(v) for v in labels],
+        "names": [str(c) for c in class_names],
+        "samples": [int(v) for v in samples],
+        "neighbours": np.asarray(neighbours, dtype=np.int64).tolist(),
+    }
+    body = fig.to_html(full_html=False, include_plotlyjs=True, div_id="map")
+    style = (
+        "position:fixed;display:none;background:white;border:1px solid #888;padding:4px;"
+        "font:12px sans-serif;pointer-events:none;z-index:10"
+    )
+    return (
+        f"<html><body style='margin:0'>{body}<div id='tip' style='{style}'></div>"
+        f"<div id='neighbours' style='font:12px sans-serif'></div>"
+        + _HOVER_JS % {"data": json.dumps(data)}
+        + "</body></html>"
+    )

@@ -21,7 +21,7 @@ import torch
 
 from sslcore.pretext.base import IMAGE_MEAN, IMAGE_STD, PretextBatch, PretextTask
 from sslcore.pretext_predictions import Predictions
-from sslcore.viz import _fit_tile, _png_data_uri, montage
+from sslcore.viz import _fit_tile, montage, png_data_uri
 
 __all__ = [
     "GalleryRow",
@@ -311,7 +311,7 @@ def gallery_figure(
 ) -> go.Figure:
     """The gallery: one raw image per row, its x̃ tiles beside it, every caption as an annotation."""
     canvas, texts = gallery_canvas(rows, tile)
-    fig = go.Figure(go.Image(source=_png_data_uri(canvas), hoverinfo="skip"))
+    fig = go.Figure(go.Image(source=png_data_uri(canvas), hoverinfo="skip"))
     for x, y, text, column in texts:
         fig.add_annotation(
             x=x,

@@ -1,9 +1,11 @@
 """Embeddings: what h_θ's feature space looks like before and after pretraining.
 
 Two 2-D maps side by side (the seeded initialisation, step 0, and the chosen checkpoint), coloured
-by true class; a slider walks the checkpoints to watch classes separate, or collapse. Beside them
-the collapse metrics and the weighted-kNN accuracy; clicking a point shows its image and its
-nearest neighbours in the full feature space. Features and projections are cached per (run,
+by true class or by pseudolabel; a slider walks the checkpoints to watch classes separate, or
+collapse. Beside them the collapse metrics and the weighted-kNN accuracy. Up to 2,000 image
+points, the right-hand map shows each point's thumbnail on hover and its nearest neighbours in
+the full feature space on click, in the browser (``viz_embeddings.hover_map_html``); above that,
+selecting a point shows them below the map. Features and projections are cached per (run,
 checkpoint, split, sample count, method), so moving between checkpoints already seen is instant.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+import streamlit.components.v1 as components
 
 from dashboard import loaders
 from dashboard.state import Keys, keep_valid
@@ -59,6 +62,28 @@ def knn(run_path: str, step: int) -> float:
     train = run_features(run, "target_train", step)
     test = run_features(run, "target_test", step)
     return weighted_knn(train.features, train.labels, test.features, test.labels)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def hover_map(
+    run_path: str, step: int, split: str, points: int, method: str, pseudo: bool, title: str
+) -> str | None:
+    """The map as self-contained HTML with hover thumbnails, or None (not images, too many)."""
+    data = embedding(run_path, step, split, points, method, pseudo)
+    samples = split_images(Run(Path(run_path)), split)
+    if samples.modality != "image" or len(data["labels"]) > viz_embeddings.MAX_HOVER_THUMBNAILS:
+        return None
+    fig = viz_embeddings.embedding_scatter(
+        data["points"], data["labels"], data["class_names"], title, data["explained"]
+    )
+    return viz_embeddings.hover_map_html(
+        fig,
+        samples.x[data["indices"]],
+        data["labels"],
+        data["class_names"],
+        data["indices"],
+        viz_embeddings.neighbour_table(data["features"]),
+    )
 
 
 def split_images(run: Run, split: str) -> Any:
@@ -160,8 +185,14 @@ def main() -> None:
     a, b = st.columns(2)
     with a:
         scatter(before, "Before pretraining (step 0, random init)", "embed_before")
+    title = f"After {step} steps of {task}"
     with b:
-        event = scatter(after, f"After {step} steps of {task}", "embed_after")
+        html = hover_map(str(run.path), step, split, points, method, pseudo, title)
+        if html is None:
+            event = scatter(after, title, "embed_after")
+        else:  # hover for a thumbnail, click for neighbours, all in the browser
+            event = None
+            components.html(html, height=760, scrolling=True)
     by_step = {0: before["metrics"] | {"knn_accuracy": knn(str(run.path), 0)}}
     by_step[step] = after["metrics"] | {"knn_accuracy": knn(str(run.path), step)}
     st.dataframe(viz_embeddings.metrics_rows(by_step), hide_index=True)
@@ -169,8 +200,13 @@ def main() -> None:
     selected = [int(c[0] if isinstance(c, list) else c) for c in selected if c is not None]
     if selected:
         neighbours(run, split, after, selected[0])
+    elif html is None:
+        st.caption("Select a point of the right-hand map to see its image and nearest neighbours.")
     else:
-        st.caption("Click a point of the right-hand map to see its image and nearest neighbours.")
+        st.caption(
+            "Hover a point of the right-hand map to see its image; click it for its nearest "
+            f"neighbours (thumbnails up to {viz_embeddings.MAX_HOVER_THUMBNAILS:,} points)."
+        )
 
 
 if __name__ == "__main__":  # Streamlit runs a page file as __main__; importing it draws nothing

@@ -146,3 +146,43 @@ def test_views_page_regenerate_changes_views(server_url, browser, tmp_path):
     out.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(out / "views.png"), full_page=True)
     page.close()
+
+
+POINT_XY = """(i) => {
+  const gd = document.getElementById('map');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const t = gd._fullData[0], box = gd.getBoundingClientRect();
+  return [box.left + xa._offset + xa.l2p(t.x[i]), box.top + ya._offset + ya.l2p(t.y[i])];
+}"""
+
+
+def test_embedding_map_shows_a_thumbnail_on_hover_and_neighbours_on_click(browser, tmp_path):
+    import numpy as np
+
+    from sslcore.data import make_shapes
+    from sslcore.viz_embeddings import embedding_scatter, hover_map_html, neighbour_table
+
+    data = make_shapes(40, seed=3)
+    labels = data.y.numpy()
+    points = np.random.default_rng(0).uniform(size=(40, 2)).astype(np.float32)
+    features = np.random.default_rng(1).normal(size=(40, 8)).astype(np.float32)
+    fig = embedding_scatter(points, labels, data.class_names, "map")
+    html = hover_map_html(
+        fig, data.x, labels, data.class_names, np.arange(40), neighbour_table(features)
+    )
+    path = tmp_path / "map.html"
+    path.write_text(html)
+    page = browser.new_page(viewport={"width": 900, "height": 700})
+    page.goto(path.as_uri())  # a file: no server, no network
+    page.wait_for_function("() => document.getElementById('map')?._fullLayout", timeout=30_000)
+    x, y = page.evaluate(POINT_XY, 0)
+    page.mouse.move(x, y)
+    tip = page.locator("#tip")
+    tip.wait_for(state="visible", timeout=10_000)
+    first = int(np.flatnonzero(labels == np.unique(labels)[0])[0])  # trace 0's first point
+    assert f"sample {first}" in tip.inner_text()
+    assert "data:image/jpeg" in tip.locator("div").first.get_attribute("style")
+    page.mouse.click(x, y)
+    page.locator("#neighbours figure").first.wait_for(timeout=10_000)
+    assert page.locator("#neighbours figure").count() == 1 + 8
+    page.close()
