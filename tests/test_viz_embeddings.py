@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from sslcore.viz_embeddings import embedding_scatter, metrics_rows, nearest_neighbours
+from sslcore.viz_embeddings import (
+    embedding_scatter,
+    hover_map_html,
+    metrics_rows,
+    nearest_neighbours,
+    neighbour_table,
+)
 
 
 def test_one_trace_per_present_class_with_rows_as_customdata():
@@ -33,3 +39,24 @@ def test_nearest_neighbours_by_cosine_without_the_point_itself():
     assert list(nearest_neighbours(x, 0, k=10)) == [1, 4, 2, 3]
     with pytest.raises(ValueError, match="row"):
         nearest_neighbours(x, 5)
+
+
+def test_neighbour_table_matches_nearest_neighbours_row_by_row():
+    x = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
+    table = neighbour_table(x, k=5, chunk=7)  # several chunks
+    assert table.shape == (50, 5)
+    for i in range(50):
+        assert list(table[i]) == list(nearest_neighbours(x, i, k=5))
+
+
+def test_hover_map_is_self_contained_and_checks_its_inputs():
+    import torch
+
+    images = torch.zeros(3, 3, 8, 8, dtype=torch.uint8)
+    labels = np.array([0, 1, 0])
+    fig = embedding_scatter(np.zeros((3, 2)), labels, ["a", "b"])
+    html = hover_map_html(fig, images, labels, ["a", "b"], np.arange(3), np.zeros((3, 2), int))
+    assert "data:image/jpeg;base64," in html and "<meta charset='utf-8'>" in html
+    assert "<script src=" not in html and "Plotly.newPlot" in html  # plotly.js inline
+    with pytest.raises(ValueError, match="3 rows each"):
+        hover_map_html(fig, images[:2], labels, ["a", "b"], np.arange(3), np.zeros((3, 2), int))

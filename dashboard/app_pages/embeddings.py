@@ -2,11 +2,12 @@
 
 Two 2-D maps side by side (the seeded initialisation, step 0, and the chosen checkpoint), coloured
 by true class or by pseudolabel; a slider walks the checkpoints to watch classes separate, or
-collapse. Beside them the collapse metrics and the weighted-kNN accuracy. Up to 2,000 image
-points, the right-hand map shows each point's thumbnail on hover and its nearest neighbours in
-the full feature space on click, in the browser (``viz_embeddings.hover_map_html``); above that,
-selecting a point shows them below the map. Features and projections are cached per (run,
-checkpoint, split, sample count, method), so moving between checkpoints already seen is instant.
+collapse. Beside them the collapse metrics and the weighted-kNN accuracy. For image data (up to
+10,000 points) the right-hand map shows each point's thumbnail on hover and its nearest
+neighbours in the full feature space on click, in the browser (``viz_embeddings.hover_map_html``);
+for feature vectors, selecting a point lists them below the map. Features and projections are
+cached per (run, checkpoint, split, sample count, method), so moving between checkpoints already
+seen is instant.
 """
 
 from __future__ import annotations
