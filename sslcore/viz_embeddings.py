@@ -192,7 +192,7 @@ def hover_map_html(
     """`fig` as self-contained HTML: hover a point to see its image, click for its neighbours.
 
     plotly.js is inlined and the thumbnails are one PNG sprite sheet, so the page needs no
-    server or network (Streamlit shows it with ``components.html``; a file works as well).
+    server or network (Streamlit shows it with ``st.iframe``; a file works as well).
 
     Args:
         fig: a scatter whose traces carry each point's row as customdata (`embedding_scatter`).

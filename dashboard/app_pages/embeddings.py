@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
-import streamlit.components.v1 as components
 
 from dashboard import loaders
 from dashboard.state import Keys, keep_valid
@@ -193,7 +192,7 @@ def main() -> None:
             event = scatter(after, title, "embed_after")
         else:  # hover for a thumbnail, click for neighbours, all in the browser
             event = None
-            components.html(html, height=760, scrolling=True)
+            st.iframe(html, height=760)
     by_step = {0: before["metrics"] | {"knn_accuracy": knn(str(run.path), 0)}}
     by_step[step] = after["metrics"] | {"knn_accuracy": knn(str(run.path), step)}
     st.dataframe(viz_embeddings.metrics_rows(by_step), hide_index=True)
