@@ -41,6 +41,12 @@ PAGES = [
         "app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"
     ),
     st.Page(
+        "app_pages/gradient_descent.py",
+        title="Gradient descent",
+        icon=":material/trending_down:",
+        url_path="gradient-descent",
+    ),
+    st.Page(
         "app_pages/embeddings.py",
         title="Embeddings",
         icon=":material/scatter_plot:",

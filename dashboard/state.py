@@ -119,6 +119,19 @@ class Keys:
     EMBED_METHOD = "embed.method"
     EMBED_COLOUR = "embed.colour"  # "class" or "pseudolabel z"
 
+    # Gradient descent page: a problem, an optimiser and its settings, a start point, a step.
+    GD_PROBLEM = "gd.problem"
+    GD_LAST_PROBLEM = "gd.last_problem"  # the problem the start point belongs to
+    GD_KAPPA = "gd.kappa"
+    GD_OPTIMIZER = "gd.optimizer"
+    GD_LR = "gd.lr"
+    GD_MOMENTUM = "gd.momentum"
+    GD_STEPS = "gd.steps"
+    GD_START_X = "gd.start_x"
+    GD_START_Y = "gd.start_y"
+    GD_COMPARE = "gd.compare"
+    GD_T = "gd.t"  # the inspected step
+
     # Theory page: L_pre against L*_adapt across checkpoints of the chosen runs.
     THEORY_RUNS = "theory.runs"
     THEORY_MEASURE = "theory.measure"  # a button: measures the runs without a transfer table
@@ -222,6 +235,17 @@ DEFAULTS.update(
         Keys.EMBED_POINTS: 2000,
         Keys.EMBED_METHOD: "pca",
         Keys.EMBED_COLOUR: "class",
+        Keys.GD_PROBLEM: "dog_vs_cat",
+        Keys.GD_LAST_PROBLEM: None,
+        Keys.GD_KAPPA: 10.0,
+        Keys.GD_OPTIMIZER: "gd",
+        Keys.GD_LR: 0.05,
+        Keys.GD_MOMENTUM: 0.9,
+        Keys.GD_STEPS: 100,
+        Keys.GD_START_X: 0.0,
+        Keys.GD_START_Y: 0.0,
+        Keys.GD_COMPARE: [],
+        Keys.GD_T: 0,
         Keys.THEORY_RUNS: [],
         Keys.THEORY_SCALE: "relative",
     }

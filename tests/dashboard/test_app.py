@@ -14,6 +14,7 @@ PAGES = [
     "app_pages/views.py",
     "app_pages/pseudolabels.py",
     "app_pages/train.py",
+    "app_pages/gradient_descent.py",
     "app_pages/embeddings.py",
     "app_pages/theory.py",
     "app_pages/loss_kernel.py",
