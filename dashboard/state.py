@@ -131,6 +131,10 @@ class Keys:
     GD_START_Y = "gd.start_y"
     GD_COMPARE = "gd.compare"
     GD_T = "gd.t"  # the inspected step
+    GD_RUN = "gd.run"  # the run whose path is drawn on its loss surface
+    GD_PLANE = "gd.plane"
+    GD_RESOLUTION = "gd.resolution"
+    GD_COMPUTE = "gd.compute"  # a button: evaluates the run's landscape
 
     # Theory page: L_pre against L*_adapt across checkpoints of the chosen runs.
     THEORY_RUNS = "theory.runs"
@@ -246,6 +250,9 @@ DEFAULTS.update(
         Keys.GD_START_Y: 0.0,
         Keys.GD_COMPARE: [],
         Keys.GD_T: 0,
+        Keys.GD_RUN: None,
+        Keys.GD_PLANE: "pca",
+        Keys.GD_RESOLUTION: 11,
         Keys.THEORY_RUNS: [],
         Keys.THEORY_SCALE: "relative",
     }

@@ -1,6 +1,7 @@
-"""The CLI's evaluation commands: embed and transfer.
+"""The CLI's evaluation commands: embed, landscape and transfer.
 
 ``embed``: a checkpoint's embedding space (weighted kNN, collapse metrics, a 2-D map);
+``landscape``: L_pre on a plane through a run with its path (written into the run);
 ``transfer``: L_pre against L*_adapt for every checkpoint of one or more runs.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+import numpy as np
 
 from sslcore.runs import RunStore
 
@@ -55,6 +58,35 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_landscape(args: argparse.Namespace) -> int:
+    from sslcore.landscape.runs import run_landscape, save_landscape
+
+    run = RunStore(args.out).open(args.run)
+    span = None
+    if args.span is not None:
+        low, _, high = args.span.partition(",")
+        try:
+            span = (float(low), float(high))
+        except ValueError:
+            raise ValueError(f"--span: expected LOW,HIGH, got {args.span!r}") from None
+    result = run_landscape(run, args.plane, args.resolution, span, args.batches, args.seed)
+    name = save_landscape(run, result)
+    loss = np.asarray(result["loss"])
+    summary = {
+        "run": run.id,
+        "file": str(run.path / name),
+        "plane": result["plane"],
+        "resolution": result["resolution"],
+        "path": result["path"],
+        "seconds": round(result["seconds"], 1),
+        "explained_variance_ratio": result["explained_variance_ratio"],
+        "loss_min": float(loss.min()),
+        "loss_max": float(loss.max()),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
 def _cmd_transfer(args: argparse.Namespace) -> int:
     from sslcore.eval.transfer import compare_runs, pooled_correlation, transfer_table
 
@@ -89,7 +121,7 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
 
 
 def add_eval_commands(sub: argparse._SubParsersAction) -> None:
-    """Adds ``embed`` and ``transfer`` to the CLI's subcommands."""
+    """Adds ``embed``, ``landscape`` and ``transfer`` to the CLI's subcommands."""
     from sslcore.eval.embeddings import METHODS
 
     p = sub.add_parser("embed", help="kNN accuracy, collapse metrics and a 2-D map of a run")
@@ -103,6 +135,16 @@ def add_eval_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--points", metavar="FILE", help="write the 2-D points as JSON here")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_embed)
+
+    p = sub.add_parser("landscape", help="L_pre on a plane through a run, its path drawn in")
+    p.add_argument("run", help="run id (see `sslcore runs`) or path")
+    p.add_argument("--out", help="run store folder (default $SSLCORE_RUNS or ./runs)")
+    p.add_argument("--plane", choices=("pca", "random"), default="pca")
+    p.add_argument("--resolution", type=int, default=21, help="grid points per axis")
+    p.add_argument("--span", help="LOW,HIGH of both axes (default: the path's extent)")
+    p.add_argument("--batches", type=int, default=1, help="pretext batches per grid point")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_landscape)
 
     p = sub.add_parser(
         "transfer", help="L_pre vs L*_adapt for every checkpoint of one or more runs"

@@ -27,6 +27,7 @@ __all__ = [
     "contour_figure",
     "examples_figure",
     "loss_curve_figure",
+    "run_landscape_figure",
     "surface_figure",
 ]
 
@@ -274,5 +275,48 @@ def boundary_figure(data: DogVsCat, theta: Sequence[float]) -> go.Figure:
         yaxis={"title": FEATURE_NAMES[1], "range": list(box[2:])},
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    )
+    return fig
+
+
+def run_landscape_figure(result: dict) -> go.Figure:
+    """A run's L_pre on its plane (``landscape.runs.run_landscape``) with its path drawn in."""
+    a, b, loss = np.asarray(result["a"]), np.asarray(result["b"]), np.asarray(result["loss"])
+    coords, steps = np.asarray(result["coords"]), result["steps"]
+    fig = go.Figure(
+        go.Contour(
+            x=a,
+            y=b,
+            z=loss.T,
+            colorscale="Viridis",
+            contours={"coloring": "heatmap"},
+            colorbar={"title": "L_pre"},
+            hovertemplate="a %{x:.3g}, b %{y:.3g}<br>L_pre %{z:.4g}<extra></extra>",
+        )
+    )
+    fig.add_scatter(
+        x=coords[:, 0],
+        y=coords[:, 1],
+        mode="lines+markers+text",
+        text=[str(s) for s in steps],
+        textposition="top center",
+        marker={"color": "#ef553b", "size": 7},
+        line={"color": "#ef553b"},
+        name="path (step)",
+    )
+    ratio = result.get("explained_variance_ratio")
+    names = (
+        ("d1", "d2")
+        if ratio is None
+        else tuple(f"PC{i + 1} ({r:.0%})" for i, r in enumerate(ratio))
+    )
+    kind = "PCA of the path" if result["plane"] == "pca" else "filter-normalised random"
+    fig.update_layout(
+        title=f"{result.get('task', '')} run: L_pre on the {kind} plane through step "
+        f"{result['center']}",
+        xaxis_title=names[0],
+        yaxis_title=names[1],
+        height=480,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
     )
     return fig

@@ -14,8 +14,11 @@ import math
 import numpy as np
 import streamlit as st
 
+from dashboard import loaders
 from dashboard.state import Keys, keep_valid
 from sslcore import viz_landscape
+from sslcore.errors import DataError, SslcoreError
+from sslcore.jobs import run_is_active
 from sslcore.landscape.descent import (
     OPTIMIZERS,
     Run2D,
@@ -28,10 +31,13 @@ from sslcore.landscape.descent import (
     slope_directions,
 )
 from sslcore.landscape.dog_vs_cat import make_dog_vs_cat
+from sslcore.landscape.runs import PLANES, landscapes, run_landscape, save_landscape
 from sslcore.landscape.surfaces import SURFACES, Surface, make_surface
+from sslcore.runs import RunStore
 
 PROBLEMS = ["dog_vs_cat", *SURFACES]
 CHART = {"displayModeBar": False}
+RESOLUTIONS = [5, 11, 21, 31, 51]
 
 
 def problem_surface(problem: str, kappa: float) -> Surface:
@@ -120,6 +126,61 @@ def step_inspector(problem: str, run: Run2D) -> None:
         )
 
 
+def real_runs() -> None:
+    """A pretraining run's path on its loss surface (``sslcore landscape RUN`` or a button)."""
+    st.header("A real network: a run's path on its loss surface")
+    with st.sidebar:
+        root = loaders.runs_root(
+            st.text_input("Run store", key=Keys.RUNS_ROOT, placeholder="$SSLCORE_RUNS or ./runs")
+        )
+    runs = [r for r in reversed(RunStore(root).list()) if r.checkpoints() and not run_is_active(r)]
+    if not runs:
+        st.info(f"No finished run with checkpoints in {root.resolve()} yet (see the Train page).")
+        return
+    ids = [r.id for r in runs]
+    left, middle, right = st.columns(3)
+    keep_valid(Keys.GD_RUN, ids)
+    run = runs[ids.index(left.selectbox("Run", ids, key=Keys.GD_RUN))]
+    keep_valid(Keys.GD_PLANE, list(PLANES))
+    plane = middle.radio(
+        "Plane",
+        PLANES,
+        key=Keys.GD_PLANE,
+        horizontal=True,
+        help="pca: the path's two principal directions; random: two filter-normalised "
+        "random directions (Li et al. 2018)",
+    )
+    resolution = right.select_slider("Grid points per axis", RESOLUTIONS, key=Keys.GD_RESOLUTION)
+    try:
+        saved = landscapes(run)
+    except DataError as error:
+        st.warning(str(error))
+        saved = {}
+    if st.button(
+        f"Compute L_pre on a {resolution}×{resolution} grid (about {resolution**2 * 0.08:.0f} s "
+        "on 2 CPU cores)",
+        key=Keys.GD_COMPUTE,
+    ):
+        with st.spinner("Evaluating L_pre over the grid…"):
+            try:
+                saved[plane] = run_landscape(run, plane, resolution)
+                save_landscape(run, saved[plane])
+            except (SslcoreError, ValueError) as error:
+                st.error(str(error))
+    if plane not in saved:
+        st.caption(
+            f"No {plane} landscape stored for this run yet: compute it above or run "
+            f"`sslcore landscape {run.id} --plane {plane}`."
+        )
+        return
+    result = saved[plane]
+    st.plotly_chart(viz_landscape.run_landscape_figure(result), config=CHART, key="gd_run_plane")
+    st.caption(
+        f"{result['resolution']}×{result['resolution']} grid, {result['seconds']:.0f} s "
+        f"({result['path']} path); checkpoints {result['steps']}."
+    )
+
+
 def main() -> None:
     """The page."""
     st.title("Gradient descent")
@@ -157,6 +218,7 @@ def main() -> None:
         f"{run.losses[-1]:.4g}, θ_T = ({final[0]:.4f}, {final[1]:.4f})"
         + ("" if np.isfinite(final).all() else " (diverged)")
     )
+    real_runs()
 
 
 if __name__ == "__main__":  # Streamlit runs a page file as __main__; importing it draws nothing

@@ -66,3 +66,16 @@ def test_a_start_outside_the_box_is_named():
     at = open_page()
     at.number_input(key="gd.start_x").set_value(50.0).run()
     assert not at.exception and any("outside" in e.value for e in at.error)
+
+
+def test_a_real_run_path_on_its_loss_surface(trained_store):
+    at = open_page()
+    (run,) = trained_store.list()
+    assert at.selectbox(key="gd.run").value == run.id
+    assert not any(c.proto.id.endswith("gd_run_plane") for c in at.get("plotly_chart"))
+    at.select_slider(key="gd.resolution").set_value(5).run()
+    at.button(key="gd.compute").click().run()
+    assert not at.exception, at.exception
+    assert (run.path / "landscape-pca.json").exists()
+    figure = chart(at, "gd_run_plane")
+    assert figure["data"][1]["text"] == ["0", "2", "4"]  # the path, labelled by step
