@@ -204,8 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_commands(sub)
 
     from sslcore.cli_eval import add_eval_commands
+    from sslcore.cli_share import add_share_commands
 
     add_eval_commands(sub)
+    add_share_commands(sub)
 
     p = sub.add_parser("dashboard", help="start the Streamlit dashboard")
     p.add_argument("--port", type=int, default=8501)

@@ -1,0 +1,41 @@
+"""The CLI's sharing commands: export a run as a bundle zip, import one into the run store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sslcore.runs import RunStore
+
+__all__ = ["add_share_commands"]
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from sslcore.bundles import export_run
+
+    run = RunStore(args.store).open(args.run)
+    path = export_run(run, args.out or f"{run.id}.zip")
+    print(json.dumps({"run": run.id, "bundle": str(path), "bytes": path.stat().st_size}))
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from sslcore.bundles import import_run
+
+    run = import_run(args.bundle, RunStore(args.out))
+    print(json.dumps({"run": run.id, "path": str(run.path)}))
+    return 0
+
+
+def add_share_commands(sub: argparse._SubParsersAction) -> None:
+    """Adds ``export`` and ``import`` to the CLI's subcommands."""
+    p = sub.add_parser("export", help="a run as a bundle zip (records + final checkpoint)")
+    p.add_argument("run", help="run id (see `sslcore runs`) or path")
+    p.add_argument("--out", help="the zip to write (default RUN.zip)")
+    p.add_argument("--store", help="run store folder (default $SSLCORE_RUNS or ./runs)")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("import", help="validate a bundle zip and add its run to the store")
+    p.add_argument("bundle", help="a zip written by `sslcore export`")
+    p.add_argument("--out", help="run store folder (default $SSLCORE_RUNS or ./runs)")
+    p.set_defaults(func=_cmd_import)
