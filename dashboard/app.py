@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
     sys.path.insert(0, str(ROOT))
 
-from dashboard import state  # noqa: E402
+from dashboard import share, state  # noqa: E402
 from sslcore import __version__  # noqa: E402
 from sslcore._ext import build_info  # noqa: E402
 
@@ -61,6 +61,7 @@ PAGES = [
     ),
 ]
 navigation = st.navigation(PAGES)
+notices = share.restore(navigation.url_path or "data")  # a shared link: its settings first
 
 with st.sidebar:
     info = build_info()
@@ -71,3 +72,4 @@ with st.sidebar:
     )
 
 navigation.run()
+share.publish(navigation.url_path or "data", notices)  # the URL now reopens this view

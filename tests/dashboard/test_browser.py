@@ -186,3 +186,19 @@ def test_embedding_map_shows_a_thumbnail_on_hover_and_neighbours_on_click(browse
     page.locator("#neighbours figure").first.wait_for(timeout=10_000)
     assert page.locator("#neighbours figure").count() == 1 + 8
     page.close()
+
+
+def test_a_shared_url_reopens_the_same_grid_and_the_url_follows_the_page(server_url, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server_url}/?dataset=digits&grid_count=12&grid_seed=4")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.js-plotly-plot')"
+        "?.querySelectorAll('.annotation-text'); return t && t.length === 12"
+        " && [...t].every(e => /^[0-9]$/.test(e.textContent)); }",
+        timeout=60_000,
+    )
+    assert "dataset=digits" in page.url and "grid_seed=4" in page.url
+    page.get_by_role("spinbutton", name="Sample seed").fill("7")
+    page.get_by_role("spinbutton", name="Sample seed").press("Enter")
+    page.wait_for_function("() => location.search.includes('grid_seed=7')", timeout=60_000)
+    page.close()

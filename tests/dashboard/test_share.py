@@ -1,0 +1,75 @@
+"""Shared URLs: a page's settings go into st.query_params, and a URL reopens the same view."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from dashboard.share import SHARED
+from dashboard.state import DEFAULTS
+
+ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+
+
+def app(**params: str) -> AppTest:
+    at = AppTest.from_file(str(ENTRY), default_timeout=90)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at
+
+
+def published(at: AppTest) -> dict[str, str]:
+    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def test_the_first_page_writes_its_settings_into_the_url():
+    at = app()
+    at.run()
+    assert not at.exception
+    url = published(at)
+    assert url["dataset"] == DEFAULTS["data.dataset"] and url["n"] == str(DEFAULTS["data.n"])
+    names = {k.split(".", 1)[1] for k in SHARED["data"]}
+    assert set(url) <= names and len(url) >= len(names) - 1  # every setting the page has
+
+
+def test_a_shared_url_reopens_the_same_view():
+    at = app(dataset="digits", seed="3", grid_count="12")
+    at.run()
+    assert not at.exception and not at.toast
+    assert at.session_state["data.dataset"] == "digits" and at.session_state["data.seed"] == 3
+    assert published(at)["grid_count"] == "12"
+
+
+def test_malformed_and_unknown_parameters_fall_back_with_a_notice():
+    at = app(n="many", bogus="1", seed="5")
+    at.run()
+    assert not at.exception
+    notices = " ".join(t.value for t in at.toast)
+    assert "n='many'" in notices and "'bogus'" in notices
+    assert at.session_state["data.n"] == DEFAULTS["data.n"] and at.session_state["data.seed"] == 5
+    assert "bogus" not in published(at)
+
+
+def test_a_value_the_page_cannot_show_is_named():
+    at = app(dataset="no-such-dataset")
+    at.run()
+    assert not at.exception
+    assert any("not available" in t.value for t in at.toast)
+
+
+def test_a_widget_change_is_not_undone_by_the_url_and_lands_in_it():
+    at = app(seed="5")
+    at.run()
+    at.number_input(key="data.seed").set_value(9).run()
+    assert at.session_state["data.seed"] == 9 and published(at)["seed"] == "9"
+
+
+def test_gradient_descent_keeps_a_shared_start_point():
+    at = AppTest.from_file(str(ENTRY), default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/gradient_descent.py")
+    for k, v in {"problem": "quadratic", "lr": "0.5", "start_x": "1.5", "start_y": "-1"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    assert at.session_state["gd.start_x"] == 1.5 and at.session_state["gd.start_y"] == -1.0
+    assert at.session_state["gd.lr"] == 0.5 and published(at)["problem"] == "quadratic"
