@@ -24,12 +24,13 @@ state.init()
 
 PAGES = [
     st.Page(
-        "app_pages/data_explorer.py",
-        title="Data",
-        icon=":material/dataset:",
-        url_path="data",
+        "app_pages/paradigms.py",
+        title="Paradigms",
+        icon=":material/school:",
+        url_path="paradigms",
         default=True,
     ),
+    st.Page("app_pages/data_explorer.py", title="Data", icon=":material/dataset:", url_path="data"),
     st.Page("app_pages/views.py", title="Views", icon=":material/filter:", url_path="views"),
     st.Page(
         "app_pages/pseudolabels.py",
@@ -61,7 +62,7 @@ PAGES = [
     ),
 ]
 navigation = st.navigation(PAGES)
-notices = share.restore(navigation.url_path or "data")  # a shared link: its settings first
+notices = share.restore(navigation.url_path or "paradigms")  # a shared link: its settings first
 
 with st.sidebar:
     info = build_info()
@@ -72,4 +73,4 @@ with st.sidebar:
     )
 
 navigation.run()
-share.publish(navigation.url_path or "data", notices)  # the URL now reopens this view
+share.publish(navigation.url_path or "paradigms", notices)  # the URL now reopens this view

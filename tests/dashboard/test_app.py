@@ -10,6 +10,7 @@ from dashboard.state import DISK, Keys
 
 ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = [
+    "app_pages/paradigms.py",
     "app_pages/data_explorer.py",
     "app_pages/views.py",
     "app_pages/pseudolabels.py",
@@ -22,8 +23,10 @@ PAGES = [
 
 
 def run_app() -> AppTest:
+    """The app on its Data page (the first page is Paradigms)."""
     at = AppTest.from_file(str(ENTRY), default_timeout=60)
     at.run()
+    at.switch_page("app_pages/data_explorer.py").run()
     assert not at.exception, at.exception
     return at
 

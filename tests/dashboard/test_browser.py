@@ -101,7 +101,7 @@ def grid_captions(page) -> list[str]:
 
 def test_open_app_change_dataset_grid_changes(server_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(server_url)
+    page.goto(f"{server_url}/data")
     page.locator(".js-plotly-plot .annotation-text").first.wait_for(timeout=60_000)
     before = grid_captions(page)
     assert len(before) == 48 and len(set(before)) >= 4, before
@@ -190,7 +190,7 @@ def test_embedding_map_shows_a_thumbnail_on_hover_and_neighbours_on_click(browse
 
 def test_a_shared_url_reopens_the_same_grid_and_the_url_follows_the_page(server_url, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server_url}/?dataset=digits&grid_count=12&grid_seed=4")
+    page.goto(f"{server_url}/data?dataset=digits&grid_count=12&grid_seed=4")
     page.wait_for_function(
         "() => { const t = document.querySelector('.js-plotly-plot')"
         "?.querySelectorAll('.annotation-text'); return t && t.length === 12"

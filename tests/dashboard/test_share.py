@@ -10,11 +10,23 @@ from dashboard.state import DEFAULTS
 ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
 
+class _DataPage:
+    """AppTest of the app opened on its Data page with the URL parameters `params`."""
+
+    def __init__(self, **params: str) -> None:
+        self.at = AppTest.from_file(str(ENTRY), default_timeout=90)
+        self.params = params
+
+    def run(self) -> AppTest:
+        self.at.run()
+        self.at.switch_page("app_pages/data_explorer.py")
+        for k, v in self.params.items():
+            self.at.query_params[k] = v
+        return self.at.run()
+
+
 def app(**params: str) -> AppTest:
-    at = AppTest.from_file(str(ENTRY), default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at
+    return _DataPage(**params).run()
 
 
 def published(at: AppTest) -> dict[str, str]:
@@ -23,7 +35,6 @@ def published(at: AppTest) -> dict[str, str]:
 
 def test_the_first_page_writes_its_settings_into_the_url():
     at = app()
-    at.run()
     assert not at.exception
     url = published(at)
     assert url["dataset"] == DEFAULTS["data.dataset"] and url["n"] == str(DEFAULTS["data.n"])
@@ -33,7 +44,6 @@ def test_the_first_page_writes_its_settings_into_the_url():
 
 def test_a_shared_url_reopens_the_same_view():
     at = app(dataset="digits", seed="3", grid_count="12")
-    at.run()
     assert not at.exception and not at.toast
     assert at.session_state["data.dataset"] == "digits" and at.session_state["data.seed"] == 3
     assert published(at)["grid_count"] == "12"
@@ -41,7 +51,6 @@ def test_a_shared_url_reopens_the_same_view():
 
 def test_malformed_and_unknown_parameters_fall_back_with_a_notice():
     at = app(n="many", bogus="1", seed="5")
-    at.run()
     assert not at.exception
     notices = " ".join(t.value for t in at.toast)
     assert "n='many'" in notices and "'bogus'" in notices
@@ -51,14 +60,12 @@ def test_malformed_and_unknown_parameters_fall_back_with_a_notice():
 
 def test_a_value_the_page_cannot_show_is_named():
     at = app(dataset="no-such-dataset")
-    at.run()
     assert not at.exception
     assert any("not available" in t.value for t in at.toast)
 
 
 def test_a_widget_change_is_not_undone_by_the_url_and_lands_in_it():
     at = app(seed="5")
-    at.run()
     at.number_input(key="data.seed").set_value(9).run()
     assert at.session_state["data.seed"] == 9 and published(at)["seed"] == "9"
 
