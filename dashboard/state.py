@@ -106,6 +106,8 @@ class Keys:
     TRAIN_EXTRA_STEPS = "train.extra_steps"  # steps added to the run's total by Resume
     TRAIN_RESUME = "train.resume"  # a button: relaunches the selected run from its checkpoint
     TRAIN_REFRESH = "train.refresh"  # a button: reruns the page
+    TRAIN_REPORT = "train.report"  # a download button: the run's HTML report
+    TRAIN_BUNDLE = "train.bundle"  # a download button: the run's bundle zip
     ADAPT_MODES = "adapt.modes"
     ADAPT_FRACTIONS = "adapt.fractions"
     ADAPT_STEPS = "adapt.steps"

@@ -1,4 +1,4 @@
-"""The CLI's sharing commands: export a run as a bundle zip, import one into the run store."""
+"""The CLI's sharing commands: a run's HTML report, its bundle zip, importing a bundle."""
 
 from __future__ import annotations
 
@@ -27,8 +27,28 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sslcore.report import write_report
+
+    run = RunStore(args.store).open(args.run)
+    out = args.out or f"{run.id}-report.html"
+    size = write_report(
+        run, out, include_embeddings=not args.no_embeddings, benchmark=args.benchmark
+    )
+    print(json.dumps({"run": run.id, "report": str(out), "bytes": size}))
+    return 0
+
+
 def add_share_commands(sub: argparse._SubParsersAction) -> None:
-    """Adds ``export`` and ``import`` to the CLI's subcommands."""
+    """Adds ``report``, ``export`` and ``import`` to the CLI's subcommands."""
+    p = sub.add_parser("report", help="a run as one self-contained HTML file")
+    p.add_argument("run", help="run id (see `sslcore runs`) or path")
+    p.add_argument("--out", help="the HTML file to write (default RUN-report.html)")
+    p.add_argument("--store", help="run store folder (default $SSLCORE_RUNS or ./runs)")
+    p.add_argument("--benchmark", help="a benchmark JSON to include (e.g. bench_info_nce --json)")
+    p.add_argument("--no-embeddings", action="store_true", help="skip the embedding maps")
+    p.set_defaults(func=_cmd_report)
+
     p = sub.add_parser("export", help="a run as a bundle zip (records + final checkpoint)")
     p.add_argument("run", help="run id (see `sslcore runs`) or path")
     p.add_argument("--out", help="the zip to write (default RUN.zip)")

@@ -164,3 +164,13 @@ def test_cli_export_then_import(run, tmp_path, capsys):
     (tmp_path / "junk.zip").write_text("no")
     assert main(["import", str(tmp_path / "junk.zip"), "--out", str(tmp_path / "s")]) == 2
     assert "not a zip" in capsys.readouterr().err
+
+
+def test_cli_report_writes_one_html_file_and_names_a_missing_run(run, tmp_path, capsys):
+    out = tmp_path / "r.html"
+    args = ["report", run.id, "--store", str(run.path.parent), "--out", str(out)]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["bytes"] == out.stat().st_size
+    assert run.id in out.read_text() and "<script src=" not in out.read_text()
+    assert main(["report", "nope", "--store", str(run.path.parent)]) == 2
+    assert "nope" in capsys.readouterr().err

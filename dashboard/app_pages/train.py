@@ -9,14 +9,19 @@ marks the run "cancelled" and exits (SIGTERM would kill it without a word in its
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import loaders
 from dashboard.state import Keys, keep_valid
 from sslcore import jobs, viz_runs
+from sslcore.bundles import export_run
 from sslcore.config import PretrainConfig
 from sslcore.data import dataset_names
 from sslcore.errors import SslcoreError
+from sslcore.report import build_report
 from sslcore.runs import Run, RunStore
 from sslcore.train.adapt import ADAPT_MODES
 
@@ -148,6 +153,38 @@ def run_actions(store: RunStore, run: Run, active: bool) -> None:
         st.rerun()
     if refresh.button("Refresh", key=Keys.TRAIN_REFRESH, width="stretch"):
         st.rerun()
+    share_buttons(run, active)
+
+
+def share_buttons(run: Run, active: bool) -> None:
+    """Downloads of the run: a self-contained HTML report and a bundle another user can import.
+
+    Both are made when clicked (on a thread of their own), not on every rerun.
+    """
+    report, bundle = st.columns(2)
+    report.download_button(
+        "Download report (HTML)",
+        data=lambda: build_report(run),
+        file_name=f"{run.id}-report.html",
+        mime="text/html",
+        key=Keys.TRAIN_REPORT,
+        disabled=active,
+        help="Config, curves, pseudolabels, embeddings, transfer table: one file, no server.",
+    )
+
+    def zipped() -> bytes:
+        with tempfile.TemporaryDirectory() as folder:
+            return export_run(run, Path(folder) / "run.zip").read_bytes()
+
+    bundle.download_button(
+        "Download run bundle (zip)",
+        data=zipped,
+        file_name=f"{run.id}.zip",
+        mime="application/zip",
+        key=Keys.TRAIN_BUNDLE,
+        disabled=active or not run.checkpoints(),
+        help="Config, metrics and the final checkpoint: `sslcore import` it elsewhere.",
+    )
 
 
 def live_adapt(root: str, run_id: str, was_running: bool) -> None:

@@ -191,3 +191,10 @@ def test_a_store_folder_typed_in_the_sidebar(trained_store, tmp_path):
     at.sidebar.text_input(key=Keys.RUNS_ROOT).input(str(elsewhere.root)).run()
     ok(at)
     assert any("No runs in" in i.value for i in at.info)
+
+
+def test_a_finished_run_offers_its_report_and_bundle(trained_store):
+    at = open_page()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download report (HTML)", "Download run bundle (zip)"]
+    assert not any(b.proto.disabled for b in at.get("download_button"))
