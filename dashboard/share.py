@@ -177,8 +177,9 @@ def restore(page: str) -> list[str]:
             continue
         st.session_state[key] = value
         restored[key] = value
-    if Keys.GD_PROBLEM in restored:  # the start point belongs to the shared problem
-        st.session_state[Keys.GD_LAST_PROBLEM] = restored[Keys.GD_PROBLEM]
+    if Keys.GD_PROBLEM in restored:  # a shared start point belongs to the shared problem;
+        shared_start = {Keys.GD_START_X, Keys.GD_START_Y} <= set(restored)  # else its default
+        st.session_state[Keys.GD_LAST_PROBLEM] = restored[Keys.GD_PROBLEM] if shared_start else None
     st.session_state[_RESTORED] = restored
     return notices
 

@@ -80,3 +80,12 @@ def test_gradient_descent_keeps_a_shared_start_point():
     assert not at.exception
     assert at.session_state["gd.start_x"] == 1.5 and at.session_state["gd.start_y"] == -1.0
     assert at.session_state["gd.lr"] == 0.5 and published(at)["problem"] == "quadratic"
+
+
+def test_a_shared_problem_without_a_start_point_starts_from_its_default():
+    at = AppTest.from_file(str(ENTRY), default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/gradient_descent.py")
+    at.query_params["problem"] = "quadratic"
+    at.run()
+    assert (at.session_state["gd.start_x"], at.session_state["gd.start_y"]) == (-2.5, 2.0)
