@@ -1,5 +1,6 @@
 """Run stores for the dashboard tests: never the developer's ./runs."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -43,3 +44,28 @@ def trained_store(run_store: RunStore, tiny_rotation_root: Path) -> RunStore:
     """The default run store, holding a copy of the tiny rotation run (tests may change it)."""
     shutil.copytree(tiny_rotation_root, run_store.root)
     return run_store
+
+
+CHROMIUM = os.environ.get("SSLCORE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright: one for every browser test module."""
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if path is None:
+        pytest.skip(f"no Chromium at {CHROMIUM}: `apt-get install -y chromium` as root")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()

@@ -15,15 +15,6 @@ pytestmark = pytest.mark.browser
 
 ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 CHROMIUM = os.environ.get("SSLCORE_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
     pytest.skip(
@@ -31,7 +22,7 @@ if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         "command does it) or set SSLCORE_CHROMIUM",
         allow_module_level=True,
     )
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
 
 def free_port() -> int:
@@ -82,15 +73,6 @@ def server_url():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, headless=True, args=FLAGS)
-        yield b
-        b.close()
 
 
 def grid_captions(page) -> list[str]:

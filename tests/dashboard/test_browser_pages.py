@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.test_browser import ENTRY, browser, free_port  # noqa: F401 (fixture)
+from tests.dashboard.test_browser import ENTRY, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +91,7 @@ def app_url(tmp_path_factory):
 
 
 @pytest.mark.parametrize(("path", "setting", "figure"), PAGES, ids=[p[0] for p in PAGES])
-def test_every_page_opens_from_a_shared_url(app_url, browser, tmp_path, path, setting, figure):  # noqa: F811
+def test_every_page_opens_from_a_shared_url(app_url, browser, tmp_path, path, setting, figure):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -108,7 +108,7 @@ def test_every_page_opens_from_a_shared_url(app_url, browser, tmp_path, path, se
     page.close()
 
 
-def test_gradient_descent_alpha_moves_the_path_in_the_browser(app_url, browser):  # noqa: F811
+def test_gradient_descent_alpha_moves_the_path_in_the_browser(app_url, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{app_url}/gradient-descent?problem=quadratic")
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
@@ -123,7 +123,7 @@ def test_gradient_descent_alpha_moves_the_path_in_the_browser(app_url, browser):
     page.close()
 
 
-def test_two_sessions_at_once_keep_their_own_settings(app_url, browser):  # noqa: F811
+def test_two_sessions_at_once_keep_their_own_settings(app_url, browser):
     one, two = browser.new_context(), browser.new_context()  # two visitors, two sessions
     pages = [one.new_page(), two.new_page()]
     for page, seed in zip(pages, ("5", "9"), strict=True):
