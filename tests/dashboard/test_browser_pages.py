@@ -1,5 +1,6 @@
 """The whole app in a real browser: every page opens from a shared URL, draws its main figure,
-keeps the URL's setting, and answers its main control; a screenshot of each page is written.
+keeps the URL's setting, and answers its main control (the URL follows); a screenshot of each
+page is written.
 
 Screenshots go to $SSLCORE_SCREENSHOTS (default: the test's temporary folder), never the repo.
 """
@@ -29,6 +30,34 @@ PAGES = [
     ("theory", "scale=raw", ".js-plotly-plot"),
     ("loss-kernel", "seed=2", ".js-plotly-plot"),
 ]
+
+
+# The main control of each page: (kind, its label, the value to give, what the URL then holds).
+CONTROLS = {
+    "paradigms": ("link", "explore →", None, "/data"),
+    "data": ("number", "Seed", "6", "seed=6"),
+    "views": ("number", "Seed", "6", "seed=6"),
+    "pseudolabels": ("number", "Seed", "6", "seed=6"),
+    "train": ("number", "Steps", "300", "steps=300"),
+    "gradient-descent": ("number", "Step size α", "0.3", "lr=0.3"),
+    "embeddings": ("radio", "target_train", None, "split=target_train"),
+    "theory": ("radio", "relative", None, "scale=relative"),
+    "loss-kernel": ("number", "Seed", "6", "seed=6"),
+}
+
+
+def use_control(page, path: str) -> None:
+    """Operates the page's main control and waits for the view and its URL to follow."""
+    kind, label, value, expect = CONTROLS[path]
+    if kind == "link":
+        page.get_by_role("link", name=label).first.click()
+    elif kind == "number":
+        box = page.get_by_role("spinbutton", name=label, exact=True).first
+        box.fill(value)
+        box.press("Enter")
+    else:
+        page.get_by_text(label, exact=True).first.click()
+    page.wait_for_function("(s) => location.href.includes(s)", arg=expect, timeout=60_000)
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +124,17 @@ def test_every_page_opens_from_a_shared_url(app_url, browser, tmp_path, path, se
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{app_url}/{path}" + (f"?{setting}" if setting else ""))
+    address = "" if path == "paradigms" else path  # the first page lives at the root
+    page.goto(f"{app_url}/{address}" + (f"?{setting}" if setting else ""))
     page.locator(figure).first.wait_for(timeout=90_000)
     page.wait_for_timeout(500)  # the URL is written after the page's script has run
     if setting:
         page.wait_for_function("(s) => location.search.includes(s)", arg=setting, timeout=30_000)
     assert not page.get_by_test_id("stException").count(), f"{path}: an exception is shown"
+    assert not page.get_by_role("dialog").count(), f"{path}: a dialog is shown"
+    use_control(page, path)
+    page.locator(".js-plotly-plot, iframe").first.wait_for(timeout=90_000)
+    assert not page.get_by_test_id("stException").count(), f"{path}: an exception after its control"
     out = Path(os.environ.get("SSLCORE_SCREENSHOTS", tmp_path))
     out.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(out / f"{path}.png"), full_page=True)
