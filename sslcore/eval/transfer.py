@@ -25,7 +25,7 @@ from scipy.stats import spearmanr
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from sslcore.errors import SslcoreError
+from sslcore.errors import DataError, SslcoreError
 from sslcore.eval.probe import extract_features
 from sslcore.runs import Run
 
@@ -121,21 +121,6 @@ def _cross_entropy(head: LogisticRegression, x: np.ndarray, y: np.ndarray) -> fl
     return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
 
 
-def _checkpoint_steps(run: Run, steps: Sequence[int] | None) -> list[int]:
-    saved = [step for step, _ in run.checkpoints()]
-    if not saved:
-        raise TransferError(
-            f"run {run.id} has no checkpoints yet: L_pre and L*_adapt are measured on "
-            "checkpoints (train it for checkpoint_every steps first)"
-        )
-    if steps is None:
-        return [0, *saved]
-    missing = sorted(set(steps) - {0, *saved})
-    if missing:
-        raise TransferError(f"run {run.id}: no checkpoint at step(s) {missing}; saved: {saved}")
-    return sorted(set(steps))
-
-
 def transfer_table(
     run: Run,
     steps: Sequence[int] | None = None,
@@ -152,25 +137,20 @@ def transfer_table(
         save: store the rows in the run (``transfer.json``, written atomically).
         progress: print one line per checkpoint.
     """
-    from sslcore.train.pretrain import build  # the run's own split, task and models
+    from sslcore.train.pretrain import checkpoint_steps, load_run_models
 
-    todo = _checkpoint_steps(run, steps)
+    try:
+        todo = checkpoint_steps(run, steps)
+    except DataError as error:  # L_pre and L*_adapt are measured on checkpoints
+        raise TransferError(str(error)) from None
     config = run.config
-    setup = build(config)
+    setup, _, load = load_run_models(run)
     split, device = setup.split, config.device
     unlabeled = torch.cat([split.target_train.x, split.target_test.x])
-    initial = {k: v.clone() for k, v in setup.encoder.state_dict().items()}
-    initial_head = {k: v.clone() for k, v in setup.head.state_dict().items()}
     rows = []
     for step in todo:
         began = time.perf_counter()
-        if step == 0:
-            setup.encoder.load_state_dict(initial)
-            setup.head.load_state_dict(initial_head)
-        else:
-            state = run.load_checkpoint(step)
-            setup.encoder.load_state_dict(state["encoder"])
-            setup.head.load_state_dict(state["head"])
+        load(step)
         row: dict[str, Any] = {"step": step, "task": config.task}
         row["pretext_loss"] = pretext_loss(
             setup.task, setup.encoder, setup.head, unlabeled, config.batch_size, 0, batches, device

@@ -18,14 +18,9 @@ from torch import nn
 from torch.func import functional_call, vmap
 from torch.utils._pytree import tree_leaves, tree_map  # the structure vmap gives outputs
 
-from sslcore.landscape.trajectory import (
-    PretextModel,
-    checkpoint_steps,
-    flat_parameters,
-    float_parameters,
-    load_run_model,
-)
+from sslcore.landscape.trajectory import flat_parameters, float_parameters
 from sslcore.runs import Run
+from sslcore.train.pretrain import PretextModel, checkpoint_steps, load_run_models
 
 __all__ = ["METHODS", "LossSurface", "loss_surface"]
 
@@ -129,7 +124,7 @@ def _grid_losses(
                 per = [tree_map(lambda t, k=k: t[k], out) for k in range(len(rows))]
             else:
                 per = [forward(v, batch) for v in vectors]
-            total += [float(model._task.loss(o, batch).loss) for o in per]
+            total += [float(model.task.loss(o, batch).loss) for o in per]
         return total / len(pretext)
 
     result, start, path = np.empty(len(grid)), 0, method
@@ -210,7 +205,7 @@ def loss_surface(
         if coords.ndim != 2 or coords.shape[1] != 2 or not np.isfinite(coords).all():
             raise ValueError(f"coords: expected finite values of shape (T, 2), got {coords.shape}")
     step = checkpoint_steps(run, None if center is None else [center])[-1]
-    setup, model, load = load_run_model(run)
+    setup, model, load = load_run_models(run)
     load(step)
     model.eval()  # BatchNorm on the centre's running statistics
     theta = flat_parameters(model)  # (P,)

@@ -9,25 +9,21 @@ in the order of ``named_parameters`` of the pair; names start with ``encoder.`` 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
-from sslcore.errors import DataError
 from sslcore.runs import Run
+from sslcore.train.pretrain import checkpoint_steps, load_run_models
 
 __all__ = [
-    "PretextModel",
     "Trajectory",
-    "checkpoint_steps",
     "flat_parameters",
     "float_parameters",
-    "load_run_model",
     "pca_directions",
     "random_directions",
     "run_trajectory",
@@ -53,18 +49,6 @@ class Trajectory:
     shapes: list[tuple[int, ...]]
 
 
-class PretextModel(nn.Module):
-    """k_γ(h_θ(·)) as one module, so `functional_call` swaps the parameters of both."""
-
-    def __init__(self, task: Any, encoder: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.encoder, self.head, self._task = encoder, head, task
-
-    def forward(self, batch: Any) -> Any:
-        """The task's outputs for a PretextBatch."""
-        return self._task.forward(self.encoder, self.head, batch)
-
-
 def float_parameters(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
     """(name, parameter) of every floating-point parameter, in ``named_parameters`` order."""
     return [(n, p) for n, p in model.named_parameters() if p.is_floating_point()]
@@ -75,35 +59,6 @@ def flat_parameters(model: nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1).float() for _, p in float_parameters(model)])
 
 
-def checkpoint_steps(run: Run, steps: Sequence[int] | None) -> list[int]:
-    """`steps` (default: 0 and every checkpoint), sorted; DataError for a missing one."""
-    saved = [step for step, _ in run.checkpoints()]
-    if not saved:
-        raise DataError(f"run {run.id} has no checkpoints: train it for checkpoint_every steps")
-    todo = [0, *saved] if steps is None else sorted(set(steps))
-    missing = sorted(set(todo) - {0, *saved})
-    if missing or not todo:
-        raise DataError(f"run {run.id}: no checkpoint at step(s) {missing}; saved: {saved}")
-    return todo
-
-
-def load_run_model(run: Run) -> tuple[Any, PretextModel, Callable[[int], None]]:
-    """The run's ``build`` (split, task, modules), its pair, and ``load(step)`` into the pair."""
-    from sslcore.train.pretrain import build  # the run's own split, task and initialisation
-
-    setup = build(run.config)
-    model = PretextModel(setup.task, setup.encoder, setup.head)
-    initial = {k: getattr(model, k).state_dict() for k in ("encoder", "head")}
-    initial = {k: {n: t.clone() for n, t in state.items()} for k, state in initial.items()}
-
-    def load(step: int) -> None:
-        state = initial if step == 0 else run.load_checkpoint(step)
-        model.encoder.load_state_dict(state["encoder"])
-        model.head.load_state_dict(state["head"])
-
-    return setup, model, load
-
-
 def run_trajectory(run: Run, steps: Sequence[int] | None = None) -> Trajectory:
     """θ_t at step 0 (the seeded initialisation) and every checkpoint; DataError if none.
 
@@ -112,7 +67,7 @@ def run_trajectory(run: Run, steps: Sequence[int] | None = None) -> Trajectory:
         steps: only these steps (0 or saved ones); ``[step]`` gives one θ, e.g. a centre.
     """
     todo = checkpoint_steps(run, steps)
-    _, model, load = load_run_model(run)
+    _, model, load = load_run_models(run)
     rows = []
     for step in todo:
         load(step)

@@ -24,14 +24,24 @@ from sslcore.config import PretrainConfig
 from sslcore.data import load_dataset, split_source_target
 from sslcore.data.splits import SourceTargetSplit
 from sslcore.distributed import all_reduce_mean, convert_sync_batchnorm, rank_and_world
-from sslcore.errors import SslcoreError
+from sslcore.errors import DataError, SslcoreError
 from sslcore.eval.probe import extract_features, knn_accuracy, linear_probe_accuracy
 from sslcore.models import make_encoder
 from sslcore.pretext import PretextTask, make_task
 from sslcore.runs import Run, RunStore
 from sslcore.train.schedules import warmup_cosine
 
-__all__ = ["Setup", "TrainingError", "build", "build_models", "evaluate", "pretrain"]
+__all__ = [
+    "PretextModel",
+    "Setup",
+    "TrainingError",
+    "build",
+    "build_models",
+    "checkpoint_steps",
+    "evaluate",
+    "load_run_models",
+    "pretrain",
+]
 
 # Wall-clock fields of a metrics record: they differ between a run and its resumed twin.
 TIMING_FIELDS = ("samples_per_s", "seconds")
@@ -197,8 +207,8 @@ def _on_rank_zero(make: Callable[[], Run]) -> Run:
     return Run(Path(message[0]))
 
 
-class _PretextModel(nn.Module):
-    """k_γ(h_θ(·)) as one module, so DistributedDataParallel can wrap the pair."""
+class PretextModel(nn.Module):
+    """k_γ(h_θ(·)) as one module: what DistributedDataParallel wraps and functional_call swaps."""
 
     def __init__(self, task: PretextTask, encoder: nn.Module, head: nn.Module) -> None:
         super().__init__()
@@ -207,6 +217,40 @@ class _PretextModel(nn.Module):
     def forward(self, batch: Any) -> Any:
         """The task's outputs for a PretextBatch."""
         return self.task.forward(self.encoder, self.head, batch)
+
+
+def checkpoint_steps(run: Run, steps: Sequence[int] | None = None) -> list[int]:
+    """`steps` (default: 0, the seeded initialisation, and every checkpoint), sorted.
+
+    Raises DataError when the run has no checkpoint or one of `steps` is not saved.
+    """
+    saved = [step for step, _ in run.checkpoints()]
+    if not saved:
+        raise DataError(
+            f"run {run.id} has no checkpoints yet: train it for checkpoint_every steps first"
+        )
+    todo = [0, *saved] if steps is None else sorted(set(steps))
+    missing = sorted(set(todo) - {0, *saved})
+    if missing or not todo:
+        raise DataError(f"run {run.id}: no checkpoint at step(s) {missing}; saved: {saved}")
+    return todo
+
+
+def load_run_models(run: Run) -> tuple[Setup, PretextModel, Callable[[int], None]]:
+    """The run's ``build``, its k_γ(h_θ(·)), and ``load(step)`` (0 = the seeded initialisation)."""
+    setup = build(run.config)
+    model = PretextModel(setup.task, setup.encoder, setup.head)
+    initial = {
+        k: {n: t.clone() for n, t in getattr(model, k).state_dict().items()}
+        for k in ("encoder", "head")
+    }
+
+    def load(step: int) -> None:
+        state = initial if step == 0 else run.load_checkpoint(step)
+        model.encoder.load_state_dict(state["encoder"])
+        model.head.load_state_dict(state["head"])
+
+    return setup, model, load
 
 
 def _stop_everywhere(stop: bool) -> bool:
@@ -232,7 +276,7 @@ def _train(
     if writer:
         run.truncate_metrics(start)
     source, task = setup.split.source, setup.task
-    model = _PretextModel(task, setup.encoder, setup.head)
+    model = PretextModel(task, setup.encoder, setup.head)
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
