@@ -31,8 +31,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server_url():
+def serve(env: dict[str, str] | None = None):
+    """Streamlit serving the app on a free local port: yields its URL, stops it after."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -51,7 +51,9 @@ def server_url():
         "--server.fileWatcherType",
         "none",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -73,6 +75,11 @@ def server_url():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    yield from serve()
 
 
 def grid_captions(page) -> list[str]:

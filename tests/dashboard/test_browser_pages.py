@@ -6,15 +6,11 @@ Screenshots go to $SSLCORE_SCREENSHOTS (default: the test's temporary folder), n
 """
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.dashboard.test_browser import ENTRY, free_port
+from tests.dashboard.test_browser import serve
 
 pytestmark = pytest.mark.browser
 
@@ -82,41 +78,7 @@ def app_url(tmp_path_factory):
         checkpoint_every=2,
     )
     transfer_table(pretrain(config, store=RunStore(root), progress=False), batches=1)
-    port = free_port()
-    env = dict(os.environ, SSLCORE_RUNS=str(root))
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ENTRY),
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().decode().strip() == "ok":
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not answer /_stcore/health")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from serve(dict(os.environ, SSLCORE_RUNS=str(root)))
 
 
 @pytest.mark.parametrize(("path", "setting", "figure"), PAGES, ids=[p[0] for p in PAGES])
