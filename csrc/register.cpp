@@ -13,6 +13,14 @@
 #ifndef SSLCORE_CUDA_VERSION
 #define SSLCORE_CUDA_VERSION ""
 #endif
+// Why setup.py did or did not build the CUDA sources (setup.py's decide_cuda) and for which
+// architectures; `sslcore info` turns the code into a sentence.
+#ifndef SSLCORE_CUDA_BUILD
+#define SSLCORE_CUDA_BUILD "unknown"
+#endif
+#ifndef SSLCORE_CUDA_ARCHS
+#define SSLCORE_CUDA_ARCHS ""
+#endif
 
 TORCH_LIBRARY(sslcore, m) {
   // uint8 (N, C, H, W) -> float32 (N, C, H, W): (x / 255 - mean[c]) / std[c]. csrc/convert/.
@@ -64,10 +72,13 @@ py::dict build_info() {
 #ifdef SSLCORE_WITH_CUDA
   info["cuda"] = true;
   info["cuda_version"] = SSLCORE_CUDA_VERSION;
+  info["cuda_archs"] = SSLCORE_CUDA_ARCHS;
 #else
   info["cuda"] = false;
   info["cuda_version"] = py::none();
+  info["cuda_archs"] = py::none();
 #endif
+  info["cuda_build"] = SSLCORE_CUDA_BUILD;
 #ifdef _OPENMP
   info["openmp"] = true;
   info["openmp_version"] = static_cast<int>(_OPENMP);

@@ -16,8 +16,10 @@ from typing import Any
 import torch
 
 __all__ = [
+    "CUDA_BUILD_REASONS",
     "ExtensionFallbackWarning",
     "build_info",
+    "cuda_build_summary",
     "extension_available",
     "extension_error",
     "require_extension",
@@ -26,6 +28,21 @@ __all__ = [
 
 class ExtensionFallbackWarning(RuntimeWarning):
     """The compiled extension is missing; the slower pure-PyTorch references are used."""
+
+
+# What setup.py's decide_cuda recorded in the build (SSLCORE_CUDA_BUILD), as a sentence.
+CUDA_BUILD_REASONS = {
+    "built": "CUDA kernels compiled",
+    "off": "CPU kernels only: built with SSLCORE_CUDA=0",
+    "cpu_torch": "CPU kernels only: torch was a CPU build",
+    "no_nvcc": "CPU kernels only: nvcc was not found (set CUDA_HOME or put nvcc on PATH)",
+    "nvcc_mismatch": "CPU kernels only: nvcc's major release differed from torch's CUDA",
+    "no_arch": (
+        "CPU kernels only: no visible GPU and TORCH_CUDA_ARCH_LIST unset at build time; rebuild "
+        "with SSLCORE_CUDA=1 (default data-centre arch list) or TORCH_CUDA_ARCH_LIST set"
+    ),
+    "unknown": "CUDA build decision not recorded (an older build)",
+}
 
 
 @functools.cache
@@ -51,9 +68,10 @@ def build_info() -> dict[str, Any]:
     """How the extension was built (CUDA, OpenMP threads, torch version), or why it is missing.
 
     Returns:
-        ``{"available", "cuda", "cuda_version", "openmp", "openmp_threads", "torch_version",
-        "debug", "compiler", "error"}``; without the extension, ``available`` is False and
-        ``error`` says why.
+        ``{"available", "cuda", "cuda_version", "cuda_archs", "cuda_build", "openmp",
+        "openmp_threads", "torch_version", "debug", "compiler", "error"}``; ``cuda_build`` says
+        why setup.py did or did not compile the CUDA kernels (CUDA_BUILD_REASONS). Without the
+        extension, ``available`` is False and ``error`` says why.
     """
     module, error = _load()
     info: dict[str, Any] = {
@@ -64,6 +82,8 @@ def build_info() -> dict[str, Any]:
         "openmp_version": None,
         "openmp_threads": 0,
         "torch_version": None,
+        "cuda_build": None,
+        "cuda_archs": None,
         "debug": False,
         "compiler": None,
         "error": error,
@@ -74,6 +94,15 @@ def build_info() -> dict[str, Any]:
         if built != running:
             info["error"] = f"built against torch {built} but torch {running} is running; rebuild"
     return info
+
+
+def cuda_build_summary(info: dict[str, Any]) -> str:
+    """One line on the CUDA side of a build_info(): compiled for which archs, or why not."""
+    code = info.get("cuda_build") or "unknown"
+    text = CUDA_BUILD_REASONS.get(code, f"unrecognised CUDA build code {code!r}")
+    if info.get("cuda"):
+        text += f" (CUDA {info.get('cuda_version')}, archs {info.get('cuda_archs') or '?'})"
+    return text
 
 
 def require_extension() -> bool:

@@ -72,11 +72,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     ext = report["extension"]
     print(f"sslcore {report['version']}  torch {report['torch']}  python {report['python']}")
     if ext["available"]:
+        from sslcore._ext import cuda_build_summary
+
         print(
             f"extension: available (OpenMP {'on' if ext['openmp'] else 'off'}, "
-            f"{ext['openmp_threads']} threads; CUDA {'compiled' if ext['cuda'] else 'not compiled'}"
-            f"; built against torch {ext['torch_version']})"
+            f"{ext['openmp_threads']} threads; built against torch {ext['torch_version']})"
         )
+        print(f"kernels: {cuda_build_summary(ext)}")
     else:
         print(f"extension: NOT available: {ext['error']}")
     print(f"datasets: {', '.join(report['datasets'])}")

@@ -51,6 +51,80 @@ def test_auto_without_cuda_torch_builds_cpu_only(setup_module, monkeypatch):
     assert not any(s.endswith(".cu") for s in setup_module.get_extensions()[0].sources)
 
 
+# The decision table of SSLCORE_CUDA: (mode, torch CUDA, nvcc, GPU visible, TORCH_CUDA_ARCH_LIST)
+# → (CUDA built?, recorded code, arch list handed to torch). Pure: nothing is compiled.
+DEFAULT_13 = "8.0;8.6;8.9;9.0;10.0;12.0+PTX"
+DECISIONS = [
+    # auto: CUDA only where torch, nvcc and a known arch list all allow it.
+    ("auto", None, None, False, None, False, "cpu_torch", None),
+    ("auto", None, "13.0", False, None, False, "cpu_torch", None),
+    ("auto", None, "13.0", True, "9.0", False, "cpu_torch", None),
+    ("auto", "13.0", None, False, None, False, "no_nvcc", None),
+    ("auto", "13.0", None, True, "9.0", False, "no_nvcc", None),
+    ("auto", "13.0", "12.4", True, None, False, "nvcc_mismatch", None),
+    ("auto", "13.0", "13.0", False, None, False, "no_arch", None),  # the crash of issue 13
+    ("auto", "13.0", "13.0", True, None, True, "built", None),  # torch asks the GPU
+    ("auto", "13.0", "13.0", False, "9.0", True, "built", "9.0"),
+    ("auto", "13.0", "13.0", True, "8.0;9.0", True, "built", "8.0;9.0"),
+    ("auto", "13.0", "13.0", False, "  ", False, "no_arch", None),  # blank is unset
+    # 0: never, whatever is there.
+    ("0", "13.0", "13.0", True, "9.0", False, "off", None),
+    ("0", None, None, False, None, False, "off", None),
+    # 1: required; without a GPU or a list, the default data-centre list.
+    ("1", "13.0", "13.0", False, None, True, "built", DEFAULT_13),
+    ("1", "12.4", "12.4", False, None, True, "built", "8.0;8.6;8.9;9.0+PTX"),
+    ("1", "13.0", "13.0", True, None, True, "built", None),
+    ("1", "13.0", "13.0", False, "9.0", True, "built", "9.0"),
+    (" AUTO ", "13.0", "13.0", False, None, False, "no_arch", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("mode", "torch_cuda", "nvcc", "visible", "arch_env", "build", "code", "arch_list"),
+    DECISIONS,
+)
+def test_cuda_decision_table(
+    setup_module, mode, torch_cuda, nvcc, visible, arch_env, build, code, arch_list
+):
+    choice = setup_module.decide_cuda(mode, torch_cuda, nvcc, visible, arch_env)
+    assert (choice.build, choice.code, choice.arch_list) == (build, code, arch_list)
+    assert "\n" not in choice.message and choice.message.startswith("sslcore: ")
+    if code == "no_arch":  # the line says why and how to get the CUDA kernels
+        assert "no visible GPU" in choice.message and "SSLCORE_CUDA=1" in choice.message
+        assert "TORCH_CUDA_ARCH_LIST" in choice.message
+
+
+@pytest.mark.parametrize(
+    ("torch_cuda", "nvcc", "reason"),
+    [(None, None, "CPU build"), ("13.0", None, "nvcc"), ("13.0", "12.4", "major release")],
+)
+def test_cuda_required_but_impossible_says_why(setup_module, torch_cuda, nvcc, reason):
+    with pytest.raises(SystemExit, match=f"SSLCORE_CUDA=1 .*{reason}"):
+        setup_module.decide_cuda("1", torch_cuda, nvcc, True, "9.0")
+
+
+def test_unknown_cuda_mode_is_refused(setup_module):
+    with pytest.raises(SystemExit, match="SSLCORE_CUDA must be auto, 0 or 1"):
+        setup_module.decide_cuda("yes", "13.0", "13.0", True, None)
+
+
+def test_build_records_its_cuda_decision(setup_module, monkeypatch):
+    monkeypatch.setenv("SSLCORE_CUDA", "0")
+    cxx = setup_module.get_extensions()[0].extra_compile_args["cxx"]
+    assert '-DSSLCORE_CUDA_BUILD="off"' in cxx
+
+
+def test_installed_extension_reports_its_cuda_decision():
+    from sslcore._ext import CUDA_BUILD_REASONS, build_info, cuda_build_summary
+
+    info = build_info()
+    assert info["cuda_build"] in set(CUDA_BUILD_REASONS) - {"unknown"}  # a current build
+    assert info["cuda"] == (info["cuda_build"] == "built")
+    if torch.version.cuda is None:
+        assert info["cuda_build"] in {"cpu_torch", "off"}
+    assert cuda_build_summary(info) == CUDA_BUILD_REASONS[info["cuda_build"]] or info["cuda"]
+
+
 def cuda_include() -> Path | None:
     candidates = [os.environ.get("CUDA_HOME"), "/usr/local/cuda"]
     nvcc = shutil.which("nvcc")

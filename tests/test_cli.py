@@ -33,6 +33,10 @@ def test_info_text(capsys):
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
     assert "sslcore" in out and "extension:" in out and "shapes" in out
+    if extension_available():  # which kernels were built, and why not CUDA when not
+        from sslcore._ext import build_info, cuda_build_summary
+
+        assert f"kernels: {cuda_build_summary(build_info())}\n" in out
 
 
 def test_data_show_json(capsys):

@@ -123,7 +123,8 @@ def test_loss_is_the_mse_on_masked_pixels_only():
             for i in range(8):
                 for j in range(8):
                     if batch.extras["mask"][b, 0, i, j]:
-                        total += (outputs[b, c, i, j].item() - batch.pseudolabels[b, c, i, j]) ** 2
+                        target = batch.pseudolabels[b, c, i, j].item()
+                        total += (outputs[b, c, i, j].item() - target) ** 2
                         count += 1
     assert count == 3 * 3 * 16
     assert result.loss.item() == pytest.approx(total / count, rel=1e-5)
