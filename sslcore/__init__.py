@@ -7,11 +7,26 @@ holds the data, the fused kernels (sslcore.ops) and the measurements; dashboard/
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("sslcore")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+import functools
 
 __all__ = ["__version__"]
+
+
+@functools.cache
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sslcore")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+source"
+
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed metadata on first use.
+
+    importlib.metadata is slow to import, and ``sslcore --help`` should answer at once.
+    """
+    if name == "__version__":
+        return _version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

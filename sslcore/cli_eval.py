@@ -11,16 +11,14 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
-from sslcore.runs import RunStore
+from sslcore.config import PROJECTION_METHODS
 
 __all__ = ["add_eval_commands"]
 
 
 def _cmd_embed(args: argparse.Namespace) -> int:
     from sslcore.eval import collapse_metrics, project, run_features, weighted_knn
-    from sslcore.runs import atomic_write_text
+    from sslcore.runs import RunStore, atomic_write_text
 
     run = RunStore(args.out).open(args.run)
     step = args.step
@@ -59,7 +57,10 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
 
 def _cmd_landscape(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from sslcore.landscape.runs import run_landscape, save_landscape
+    from sslcore.runs import RunStore
 
     run = RunStore(args.out).open(args.run)
     span = None
@@ -89,6 +90,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
 
 def _cmd_transfer(args: argparse.Namespace) -> int:
     from sslcore.eval.transfer import compare_runs, pooled_correlation, transfer_table
+    from sslcore.runs import RunStore
 
     store = RunStore(args.out)
     runs = [store.open(name) for name in args.runs]  # every name checked before any work
@@ -122,8 +124,6 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
 
 def add_eval_commands(sub: argparse._SubParsersAction) -> None:
     """Adds ``embed``, ``landscape`` and ``transfer`` to the CLI's subcommands."""
-    from sslcore.eval.embeddings import METHODS
-
     p = sub.add_parser("embed", help="kNN accuracy, collapse metrics and a 2-D map of a run")
     p.add_argument("run", help="run id (see `sslcore runs`) or path")
     p.add_argument("--out", help="run store folder (default $SSLCORE_RUNS or ./runs)")
@@ -131,7 +131,7 @@ def add_eval_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-samples", type=int, help="at most this many samples per split")
     p.add_argument("--k", type=int, default=200, help="kNN neighbours (Wu et al. 2018: 200)")
     p.add_argument("--temperature", type=float, default=0.07, help="kNN vote temperature")
-    p.add_argument("--method", choices=METHODS, default="pca", help="2-D projection")
+    p.add_argument("--method", choices=PROJECTION_METHODS, default="pca", help="2-D projection")
     p.add_argument("--points", metavar="FILE", help="write the 2-D points as JSON here")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_embed)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-from sslcore.config import PretrainConfig
-from sslcore.runs import RunStore, atomic_write_text
+from sslcore.config import ADAPT_MODES, PretrainConfig
+
+if TYPE_CHECKING:
+    from sslcore.runs import RunStore
 
 __all__ = ["add_run_commands"]
 
@@ -36,6 +40,8 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 
 
 def _store(args: argparse.Namespace) -> RunStore:
+    from sslcore.runs import RunStore
+
     return RunStore(args.out)
 
 
@@ -77,6 +83,8 @@ def _pretrain_rank(args: argparse.Namespace, rank: int) -> int:
             config.steps = given["steps"]
             config.validate()
             if rank == 0:
+                from sslcore.runs import atomic_write_text
+
                 atomic_write_text(run.path / "config.json", json.dumps(config.to_dict(), indent=2))
     else:
         config = PretrainConfig(**given)
@@ -170,7 +178,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
         return 0
     if not rows:
-        print(f"no runs in {args.out or RunStore().root}")
+        print(f"no runs in {_store(args).root}")
     for r in rows:
         probe = "-" if r["probe_accuracy"] is None else f"{r['probe_accuracy']:.3f}"
         print(f"{r['run']:<48} {r['state']:<9} {r['done_steps']:>6}/{r['steps']:<6} probe {probe}")
@@ -179,10 +187,9 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
 def add_run_commands(sub: argparse._SubParsersAction) -> None:
     """Adds ``pretrain``, ``adapt``, ``sweep`` and ``runs`` to the CLI's subcommands."""
-    from sslcore.pretext import PRETEXT_TASKS
-    from sslcore.train.adapt import ADAPT_MODES
+    from sslcore.pretext import PRETEXT_TASKS  # the names only: no torch for --help
 
-    defaults = PretrainConfig()
+    defaults = SimpleNamespace(**{f.name: f.default for f in dataclasses.fields(PretrainConfig)})
     p = sub.add_parser("pretrain", help="pretrain an encoder on a pretext task (a new run)")
     p.add_argument("--task", choices=list(PRETEXT_TASKS), help=f"default {defaults.task}")
     p.add_argument("--data", help=f"embedded dataset name or a path (default {defaults.data})")

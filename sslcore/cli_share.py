@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from sslcore.runs import RunStore
-
 __all__ = ["add_share_commands"]
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from sslcore.bundles import export_run
+    from sslcore.runs import RunStore
 
     run = RunStore(args.store).open(args.run)
     path = export_run(run, args.out or f"{run.id}.zip")
@@ -21,6 +20,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from sslcore.bundles import import_run
+    from sslcore.runs import RunStore
 
     run = import_run(args.bundle, RunStore(args.out))
     print(json.dumps({"run": run.id, "path": str(run.path)}))
@@ -29,6 +29,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from sslcore.report import write_report
+    from sslcore.runs import RunStore
 
     run = RunStore(args.store).open(args.run)
     out = args.out or f"{run.id}-report.html"

@@ -1,7 +1,8 @@
-"""Settings of a pretraining run: one dataclass, validated with errors that name the field.
+"""Settings a user chooses: a pretraining run's config, the adaptation modes, the 2-D projections.
 
-A config is stored as ``config.json`` in its run folder; ``from_dict`` refuses unknown keys so a
-typo never silently falls back to a default.
+A config is one dataclass, validated with errors that name the field, stored as ``config.json``
+in its run folder; ``from_dict`` refuses unknown keys so a typo never silently falls back to a
+default. Nothing here imports torch, so the CLI can offer these choices in ``--help`` at once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PretrainConfig"]
+__all__ = ["ADAPT_MODES", "PROJECTION_METHODS", "PretrainConfig"]
+
+# How θ* is adapted to the labelled task (sslcore.train.adapt): linear probe, fine-tuning, a kNN
+# vote on frozen features, and the supervised baseline from scratch.
+ADAPT_MODES = ("linear", "finetune", "knn", "scratch")
+# How features are mapped to 2-D (sslcore.eval.embeddings.project).
+PROJECTION_METHODS = ("pca", "tsne", "umap")
 
 
 def _positive_int(name: str, value: Any) -> None:

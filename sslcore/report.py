@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -231,7 +231,7 @@ def build_report(
         raise ValueError(f"max_points: expected an integer >= 2, got {max_points!r}")
     config = run.config  # raises for a missing run or config: the caller reports it
     payload = _load_benchmark(benchmark) if benchmark is not None else None
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     header = {"run": run.id, "task": config.task, "dataset": config.data}
     header |= {"state": run_state(run), "sslcore": sslcore.__version__, "generated": now}
     figures = _Figures()

@@ -119,3 +119,43 @@ def test_dashboard_rejects_a_bad_port(capsys):
 def test_unknown_subcommand_is_a_usage_error():
     result = run_cli("frobnicate")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+LAZY_HELP = """
+import json, sys
+from sslcore import cli
+
+parser = cli.build_parser()
+(sub,) = [a for a in parser._actions if a.dest == "command"]
+commands = [[]] + [[name] for name in sub.choices] + [["data", "list"], ["data", "show"]]
+for command in commands:
+    try:
+        cli.main([*command, "--help"])
+    except SystemExit as exit:
+        assert exit.code == 0, command
+heavy = ("torch", "streamlit", "numpy", "sklearn", "scipy", "plotly", "PIL", "kornia")
+print(json.dumps({"commands": commands, "loaded": [m for m in heavy if m in sys.modules]}))
+"""
+
+
+def test_help_of_every_command_imports_neither_torch_nor_streamlit():
+    result = subprocess.run(
+        [sys.executable, "-c", LAZY_HELP], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(report["commands"]) >= 15  # every subcommand was asked for its help
+    assert report["loaded"] == []
+
+
+def test_help_shows_the_choices_of_the_registries(capsys):
+    from sslcore.config import ADAPT_MODES, PROJECTION_METHODS
+    from sslcore.pretext import PRETEXT_TASKS
+
+    for command, names in (("pretrain", PRETEXT_TASKS), ("adapt", ADAPT_MODES)):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        assert "{" + ",".join(names) + "}" in capsys.readouterr().out.replace("\n", "")
+    with pytest.raises(SystemExit):
+        cli.main(["embed", "--help"])
+    assert "{" + ",".join(PROJECTION_METHODS) + "}" in capsys.readouterr().out

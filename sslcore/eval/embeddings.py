@@ -18,6 +18,7 @@ from scipy.special import logsumexp
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
+from sslcore.config import PROJECTION_METHODS
 from sslcore.errors import DataError
 from sslcore.eval._arrays import ArrayLike, as_labels, as_matrix, check_int
 from sslcore.eval.probe import extract_features
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 SPLITS = ("source", "target_train", "target_test")
-METHODS = ("pca", "tsne", "umap")
+METHODS = PROJECTION_METHODS
 
 
 @dataclass

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sslcore.errors import DataError
-from sslcore.pretext.base import PretextBatch, PretextLoss, PretextTask
+
+if TYPE_CHECKING:
+    from sslcore.pretext.base import PretextBatch, PretextLoss, PretextTask
 
 __all__ = [
     "PRETEXT_TASKS",
@@ -36,6 +38,15 @@ PRETEXT_TASKS: dict[str, str] = {
     "vime": "sslcore.pretext.vime:VIMEMasking",
     "scarf": "sslcore.pretext.scarf:Scarf",
 }
+
+
+def __getattr__(name: str) -> Any:
+    """The base classes, imported on first use: the registry's names alone need no torch."""
+    if name in ("PretextBatch", "PretextLoss", "PretextTask"):
+        from sslcore.pretext import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def task_class(name: str) -> type[PretextTask]:

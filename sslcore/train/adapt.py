@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sslcore.config import PretrainConfig
+from sslcore.config import ADAPT_MODES, PretrainConfig
 from sslcore.data import label_subset
 from sslcore.data.splits import LABEL_FRACTIONS
 from sslcore.eval.probe import extract_features, knn_accuracy
@@ -27,8 +27,6 @@ from sslcore.runs import Run, atomic_write_text
 from sslcore.train.pretrain import build
 
 __all__ = ["ADAPT_MODES", "adapt", "adapt_models", "sweep"]
-
-ADAPT_MODES = ("linear", "finetune", "knn", "scratch")
 
 
 def _check(mode: str, label_fraction: float) -> None:
