@@ -81,23 +81,28 @@ EXTRAS=""
 [[ "$MODE" == test ]] && EXTRAS="[test]"
 STAMP="build/.install-stamp${EXTRAS:+-test}"
 inputs_hash() {
-  { "$PY" -c 'import sys, torch; print(sys.executable, torch.__version__)'
+  { "$PY" -c 'import sys, importlib.metadata as m; print(sys.executable, m.version("torch"))'
     env | grep -E '^(SSLCORE_CUDA|TORCH_CUDA_ARCH_LIST|DEBUG)=' | LC_ALL=C sort || true
     cat pyproject.toml setup.py "$PINS"
     find csrc -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1
 }
-IMPORTS='import torch, sslcore._C, streamlit, plotly, kornia, sklearn, scipy, PIL, tqdm'
-[[ "$MODE" == test ]] && IMPORTS="$IMPORTS, pytest, pytest_timeout, playwright"
+# Everything imports, and the extension says which kernels it has (CUDA, or why not).
+CHECK='import torch, sslcore._C, streamlit, plotly, kornia, sklearn, scipy, PIL, tqdm'
+[[ "$MODE" == test ]] && CHECK="$CHECK, pytest, pytest_timeout, playwright"
+CHECK="$CHECK
+from sslcore._ext import build_info, cuda_build_summary
+print(cuda_build_summary(build_info()))"
 HASH="$(inputs_hash)"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" ]] && "$PY" -c "$IMPORTS" 2>/dev/null; then
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" ]] && KERNELS="$("$PY" -c "$CHECK" 2>/dev/null)"; then
   say "sslcore is installed and up to date"
 else
   say "installing sslcore$EXTRAS (pinned versions) and building its extension (about a minute)"
   "${PIP[@]}" -c "$CONSTRAINTS" setuptools wheel ninja pybind11
   "${PIP[@]}" -c "$CONSTRAINTS" --no-build-isolation -e ".$EXTRAS"
+  KERNELS="$("$PY" -c "$CHECK")" || die "sslcore was installed but does not import (see above)"
   printf '%s\n' "$HASH" >"$STAMP.tmp" && mv -f "$STAMP.tmp" "$STAMP"
 fi
-say "$("$PY" -c 'from sslcore._ext import build_info, cuda_build_summary as s; print(s(build_info()))')"
+say "$KERNELS"
 
 if [[ "$MODE" == dashboard ]]; then
   exec 9>&-  # set-up done: let another run.sh in
