@@ -20,7 +20,7 @@ status+=("cuda-tests:${PIPESTATUS[0]}")
 
 for bench in benchmarks/bench_*.py; do
   name="$(basename "$bench" .py)"
-  [[ "$name" == bench_dashboard ]] && continue
+  [[ "$name" == bench_dashboard || "$name" == bench_cli ]] && continue  # no --device
   "$PY" -m "benchmarks.$name" --device cuda --json "$OUT/$name.json" 2>&1 | tee "$OUT/$name.log"
   status+=("$name:${PIPESTATUS[0]}")
 done
