@@ -51,10 +51,12 @@ void images_to_float_into_cuda(const at::Tensor& images, c10::ArrayRef<double> m
   images_to_float_launch(images, affine, out);
 }
 
-// Shapes, dtypes and devices are checked here; the params' values (source in range, boxes inside
-// the image, finite factors) are checked by sslcore.ops before launch, since reading them here
-// would synchronise the stream. The kernels clamp indices, so a direct caller's bad values can
-// give wrong views but never read out of bounds.
+// Shapes, dtypes, devices and the integer arguments (size, blur_kernel_size, image sides, all
+// overflow-free: augment_args.h) are checked here, with the same checks as the CPU backend; the
+// params' values (source in range, boxes inside the image, finite factors) are checked by
+// sslcore.ops before launch, since reading them here would synchronise the stream. The kernels
+// clamp every index into the image (a non-empty one, checked), so a direct caller's bad values
+// can give wrong views but never read out of bounds.
 at::Tensor run_cuda(SSL_AUGMENT_PARAMS, at::Tensor* into) {
   check_device(images, c10::DeviceType::CUDA, "images");
   const c10::cuda::CUDAGuard guard(images.device());
@@ -74,7 +76,6 @@ at::Tensor run_cuda(SSL_AUGMENT_PARAMS, at::Tensor* into) {
     out = at::empty({V, C, size[0], size[1]}, images.options().dtype(at::kFloat));
   }
   if (out.numel() == 0) return out;
-  TORCH_CHECK_VALUE(images.size(0) > 0, "images: an empty batch cannot have ", V, " views");
 
   augment::DeviceViews p{src.const_data_ptr<int64_t>(), box.const_data_ptr<int64_t>(),
                          fl.const_data_ptr<bool>(),     ji.const_data_ptr<bool>(),
@@ -93,6 +94,7 @@ at::Tensor run_cuda(SSL_AUGMENT_PARAMS, at::Tensor* into) {
     s.shift[c] = norm ? static_cast<float>(-mean[c] / std[c]) : 0.f;
   }
   at::Tensor tmp = at::empty_like(out);
+  // V * taps < 2 * V * h + V, bounded by the output's checked size: no overflow.
   at::Tensor gauss = at::empty({V * s.taps}, out.options());
   const cudaError_t err = augment::launch_augment_views(
       images.const_data_ptr(), images.scalar_type() == at::kByte, p, s,

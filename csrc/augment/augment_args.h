@@ -1,15 +1,20 @@
-// Argument checks of augment_views shared by the CPU and CUDA backends: shapes, dtypes and
-// devices. Value checks that need the params' contents (source in range, crop inside the image,
-// finite factors) run in the CPU backend and in sslcore.ops before a CUDA launch.
+// Argument checks of augment_views shared by the CPU and CUDA backends: shapes, dtypes, devices
+// and the integer arguments (size, blur_kernel_size), all overflow-free. Value checks that need
+// the params' contents (source in range, crop inside the image, finite factors) run in the CPU
+// backend and in sslcore.ops before a CUDA launch (the CUDA kernels clamp every index).
 #pragma once
 
 #include <ATen/core/Tensor.h>
 #include <c10/util/ArrayRef.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "../common/checks.h"
+#include "../common/safe_size.h"
 
 namespace sslcore {
 namespace augment {
@@ -25,6 +30,10 @@ namespace augment {
 #define SSL_AUGMENT_ARGS                                                                   \
   images, source, crop, flip, jitter, factors, order, grayscale, blur_sigma, solarize, size, \
       blur_kernel_size, solarize_threshold, mean, std
+
+// Largest image side, output side and blur kernel: the kernels hold tap counts and blur taps in
+// int and positions in float, so sides stay within int32 (no real image comes near).
+constexpr int64_t kMaxSide = std::numeric_limits<int32_t>::max();
 
 struct AugmentArgs {
   const at::Tensor& images;
@@ -59,6 +68,23 @@ inline void check_param(const at::Tensor& t, const char* name, at::ScalarType dt
                     images.device(), " (that of images), got one on ", t.device());
 }
 
+// The integer arguments: size (h, w) and blur_kernel_size, each in range before any arithmetic,
+// and the output's bytes computed without overflow.
+inline void check_sizes(const AugmentArgs& a, int64_t V, int64_t C) {
+  TORCH_CHECK_VALUE(a.size.size() == 2 && a.size[0] >= 1 && a.size[1] >= 1 &&
+                        a.size[0] <= kMaxSide && a.size[1] <= kMaxSide,
+                    "size: expected (h, w) with 1 <= h, w <= ", kMaxSide, ", got ", a.size);
+  const int64_t k = a.blur_kernel_size;
+  TORCH_CHECK_VALUE(k >= 1 && k <= kMaxSide && k % 2 == 1,
+                    "blur_kernel_size: expected an odd int in [1, ", kMaxSide, "], got ", k);
+  TORCH_CHECK_VALUE(k / 2 < std::min(a.size[0], a.size[1]), "blur_kernel_size: ", k,
+                    " taps need an output side of at least ", k / 2 + 1,
+                    " for reflect padding, got size ", a.size);
+  TORCH_CHECK_VALUE(sat_mul(V, C, a.size[0], a.size[1], int64_t{sizeof(float)}) < kSizeOverflow,
+                    "size: ", V, " views of ", C, "x", a.size[0], "x", a.size[1],
+                    " floats exceed the addressable memory");
+}
+
 // Checks everything but the params' values; returns the number of views.
 inline int64_t check_augment_args(const AugmentArgs& a) {
   check_dim(a.images, 4, "images", "(N, C, H, W)");
@@ -66,6 +92,9 @@ inline int64_t check_augment_args(const AugmentArgs& a) {
                    "images: expected dtype uint8 or float32, got ", a.images.scalar_type());
   const int64_t C = a.images.size(1);
   TORCH_CHECK_VALUE(C == 1 || C == 3, "images: expected 1 or 3 channels in dim 1, got ", C);
+  TORCH_CHECK_VALUE(a.images.size(2) <= kMaxSide && a.images.size(3) <= kMaxSide,
+                    "images: expected H and W of at most ", kMaxSide, ", got shape ",
+                    a.images.sizes());
   const int64_t V = a.source.dim() == 1 ? a.source.size(0) : -1;
   TORCH_CHECK_VALUE(V >= 0, "source: expected a 1-D tensor (V,), got shape ", a.source.sizes());
   check_param(a.source, "source", at::kLong, V, 0, a.images);
@@ -77,14 +106,11 @@ inline int64_t check_augment_args(const AugmentArgs& a) {
   check_param(a.grayscale, "grayscale", at::kBool, V, 0, a.images);
   check_param(a.blur_sigma, "blur_sigma", at::kFloat, V, 0, a.images);
   check_param(a.solarize, "solarize", at::kBool, V, 0, a.images);
-  TORCH_CHECK_VALUE(a.size.size() == 2 && a.size[0] >= 1 && a.size[1] >= 1,
-                    "size: expected (h, w) with h, w >= 1, got ", a.size);
-  TORCH_CHECK_VALUE(a.blur_kernel_size >= 1 && a.blur_kernel_size % 2 == 1,
-                    "blur_kernel_size: expected an odd positive int, got ", a.blur_kernel_size);
-  TORCH_CHECK_VALUE(a.blur_kernel_size / 2 < std::min(a.size[0], a.size[1]),
-                    "blur_kernel_size: ", a.blur_kernel_size,
-                    " taps need an output side of at least ", a.blur_kernel_size / 2 + 1,
-                    " for reflect padding, got size ", a.size);
+  // Views read pixels: an empty batch or an empty image has none to read (the CUDA kernels clamp
+  // indices into the image, which needs at least one pixel).
+  TORCH_CHECK_VALUE(V == 0 || a.images.numel() > 0, "images: ", V,
+                    " views need a batch with pixels, got shape ", a.images.sizes());
+  check_sizes(a, V, C);
   TORCH_CHECK_VALUE(std::isfinite(a.solarize_threshold),
                     "solarize_threshold: expected a finite value, got ", a.solarize_threshold);
   TORCH_CHECK_VALUE(a.mean.size() == a.std.size() &&
@@ -96,6 +122,7 @@ inline int64_t check_augment_args(const AugmentArgs& a) {
     TORCH_CHECK_VALUE(std::isfinite(a.std[c]) && a.std[c] > 0,
                       "std: expected finite positive values, got ", a.std[c]);
   }
+  check_normalisation(a.mean, a.std);
   return V;
 }
 

@@ -8,8 +8,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <new>
+#include <string>
 #include <vector>
 
+#include "../common/first_error.h"
+#include "../common/safe_size.h"
 #include "augment_args.h"
 #include "augment_math.h"
 
@@ -36,8 +40,8 @@ ViewRow read_row(const AugmentArgs& a, int64_t v, int64_t N, int64_t H, int64_t 
                     row.source, " but the batch has ", N, " images");
   const int64_t* crop = a.crop.const_data_ptr<int64_t>() + 4 * v;
   row.top = crop[0], row.left = crop[1], row.height = crop[2], row.width = crop[3];
-  TORCH_CHECK_VALUE(row.height >= 1 && row.width >= 1 && row.top >= 0 && row.left >= 0 &&
-                        row.top + row.height <= H && row.left + row.width <= W,
+  // Each box side inside its image side, compared without top + height (which overflows).
+  TORCH_CHECK_VALUE(span_inside(row.top, row.height, H) && span_inside(row.left, row.width, W),
                     "crop: view ", v, " has box (top ", row.top, ", left ", row.left, ", height ",
                     row.height, ", width ", row.width, ") outside the ", H, "x", W, " image");
   row.flip = a.flip.const_data_ptr<bool>()[v];
@@ -64,6 +68,62 @@ ViewRow read_row(const AugmentArgs& a, int64_t v, int64_t N, int64_t H, int64_t 
   TORCH_CHECK_VALUE(std::isfinite(row.sigma) && row.sigma >= 0, "blur_sigma: view ", v,
                     " expected a finite value >= 0, got ", row.sigma);
   return row;
+}
+
+// The most working memory one view may use (per thread): about a full crop of a 170-megapixel
+// RGB image (12 bytes a pixel as float rows), far beyond any training image. Beyond it (a hostile
+// crop of an expanded 100000 x 100000 image) the op refuses with one line before allocating,
+// instead of letting the allocation fail inside the parallel region.
+constexpr int64_t kMaxViewScratchBytes = int64_t{2} << 30;
+
+// Element counts of one view's scratch buffers, computed overflow-free (saturating) from its box,
+// the output size and the blur taps, and the bytes they make: the cap is checked against these
+// and the buffers are reserved to them before the view is built. Each count bounds what
+// resample() and blur_and_store() resize the buffer to.
+struct ScratchSize {
+  int64_t line, tmp, buf, wx, wy, taps, ow, oh, bytes;
+};
+
+ScratchSize scratch_size(const ViewRow& row, int64_t C, int64_t oh, int64_t ow, int64_t taps) {
+  ScratchSize z{};
+  const int64_t cw = row.width, ch = row.height;
+  // Source rows read (at most the box's height) of every channel; the blur's padded line.
+  z.line = std::max(sat_mul(ch, C, cw), sat_add(oh, taps));
+  // Vertical pass (oh, C * cw) plus its transpose (cw, oh); the horizontal blur (C, oh, ow).
+  z.tmp = std::max(sat_mul(oh, sat_add(sat_mul(C, cw), cw)), sat_mul(C, oh, ow));
+  z.buf = sat_mul(C, oh, ow);
+  z.wx = sat_mul(aa_max_taps(aa_scale(cw, ow)), ow);
+  z.wy = sat_mul(aa_max_taps(aa_scale(ch, oh)), oh);
+  z.taps = taps, z.ow = ow, z.oh = oh;
+  const int64_t floats = sat_add(z.line, z.tmp, z.buf, z.wx, z.wy, taps);
+  // x0, y0 (int64) and xn, yn (int) per output column / row; blur_rows (pointers) per tap.
+  const int64_t index_bytes = sat_add(sat_mul(sat_add(ow, oh), 12), sat_mul(taps, 8));
+  z.bytes = sat_add(sat_mul(floats, 4), index_bytes);
+  return z;
+}
+
+// Refuses a view whose scratch would exceed the cap, naming the view, its box and the size.
+void check_scratch(const ViewRow& row, int64_t v, const ScratchSize& z, int64_t oh, int64_t ow) {
+  TORCH_CHECK_VALUE(z.bytes <= kMaxViewScratchBytes, "crop, size: view ", v, " resamples a ",
+                    row.height, "x", row.width, " box to ", oh, "x", ow, ", which needs ",
+                    z.bytes == kSizeOverflow ? std::string("more than 2^63") :
+                                               std::to_string(z.bytes),
+                    " bytes of working memory, over the cap of ", kMaxViewScratchBytes,
+                    "; crop smaller boxes or downscale the images first");
+}
+
+// Grows the thread's buffers to a view's needs up front, so that building it allocates nothing.
+// An allocation that fails here (the machine is short of memory) becomes a one-line error.
+void reserve(Scratch& s, const ScratchSize& z, int64_t v) {
+  try {
+    s.line.reserve(z.line), s.tmp.reserve(z.tmp), s.buf.reserve(z.buf);
+    s.wx.reserve(z.wx), s.wy.reserve(z.wy), s.gauss.reserve(z.taps);
+    s.blur_rows.reserve(z.taps);
+    s.x0.reserve(z.ow), s.xn.reserve(z.ow), s.y0.reserve(z.oh), s.yn.reserve(z.oh);
+  } catch (const std::bad_alloc&) {
+    TORCH_CHECK(false, "augment_views: out of memory for the ", z.bytes,
+                " bytes of working memory of view ", v);
+  }
 }
 
 // Weighted sums of rows, out[x] = sum_k w[k] * rows[k][x], the core of every vertical pass and
@@ -202,7 +262,7 @@ void resample(const src_t* img, int64_t sC, int64_t sH, int64_t sW, int64_t C, c
               int64_t oh, int64_t ow, float value_scale, Scratch& s) {
   const int64_t cw = row.width;
   const float scx = aa_scale(cw, ow), scy = aa_scale(row.height, oh);
-  const int mx = aa_max_taps(scx), my = aa_max_taps(scy);
+  const int64_t mx = aa_max_taps(scx), my = aa_max_taps(scy);
   s.wx.resize(static_cast<size_t>(mx) * ow), s.x0.resize(ow), s.xn.resize(ow);
   for (int64_t x = 0; x < ow; ++x) {  // taps of output column x, already flipped
     s.x0[x] = aa_taps(row.flip ? ow - 1 - x : x, cw, scx, &s.wx[x * mx], s.xn[x]);
@@ -425,8 +485,11 @@ void blur_and_store(const ViewRow& row, int64_t C, int64_t oh, int64_t ow, int64
   }
 }
 
+// Builds every view into `out`. Views run on an OpenMP team; an exception in any thread (an
+// allocation that fails) is handed over to the caller's thread after the team joins.
 template <typename src_t>
-void augment_all(const AugmentArgs& a, const std::vector<ViewRow>& rows, at::Tensor& out) {
+void augment_all(const AugmentArgs& a, const std::vector<ViewRow>& rows,
+                 const std::vector<ScratchSize>& sizes, at::Tensor& out) {
   const at::Tensor& images = a.images;
   const int64_t C = images.size(1), V = static_cast<int64_t>(rows.size());
   const int64_t oh = a.size[0], ow = a.size[1];
@@ -442,19 +505,25 @@ void augment_all(const AugmentArgs& a, const std::vector<ViewRow>& rows, at::Ten
   }
   const float threshold = static_cast<float>(a.solarize_threshold);
   const int threads = at::get_num_threads();
+  FirstError errors;
 
 #pragma omp parallel num_threads(threads) if (V > 1)
   {
     Scratch s;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t v = 0; v < V; ++v) {
-      const ViewRow& row = rows[v];
-      resample(base + row.source * sN, sC, sH, sW, C, row, oh, ow, value_scale, s);
-      colour(row, C, oh * ow, s);
-      blur_and_store(row, C, oh, ow, a.blur_kernel_size, threshold, scale, shift, s,
-                     dst + v * C * oh * ow);
+      if (errors.failed()) continue;
+      errors.run([&] {
+        const ViewRow& row = rows[v];
+        reserve(s, sizes[v], v);
+        resample(base + row.source * sN, sC, sH, sW, C, row, oh, ow, value_scale, s);
+        colour(row, C, oh * ow, s);
+        blur_and_store(row, C, oh, ow, a.blur_kernel_size, threshold, scale, shift, s,
+                       dst + v * C * oh * ow);
+      });
     }
   }
+  errors.rethrow();
 }
 
 // Checks everything (values too: reading them costs nothing on the CPU), then builds the views
@@ -470,7 +539,12 @@ at::Tensor run_cpu(SSL_AUGMENT_PARAMS, at::Tensor* out) {
   const int64_t V = check_augment_args(a);
   const int64_t N = images.size(0), C = images.size(1), H = images.size(2), W = images.size(3);
   std::vector<ViewRow> rows(V);
-  for (int64_t v = 0; v < V; ++v) rows[v] = read_row(a, v, N, H, W);
+  std::vector<ScratchSize> sizes(V);
+  for (int64_t v = 0; v < V; ++v) {
+    rows[v] = read_row(a, v, N, H, W);
+    sizes[v] = scratch_size(rows[v], C, size[0], size[1], blur_kernel_size);
+    check_scratch(rows[v], v, sizes[v], size[0], size[1]);
+  }
 
   at::Tensor result;
   if (out != nullptr) {
@@ -481,9 +555,9 @@ at::Tensor run_cpu(SSL_AUGMENT_PARAMS, at::Tensor* out) {
   }
   if (V == 0) return result;
   if (images.scalar_type() == at::kByte) {
-    augment_all<uint8_t>(a, rows, result);
+    augment_all<uint8_t>(a, rows, sizes, result);
   } else {
-    augment_all<float>(a, rows, result);
+    augment_all<float>(a, rows, sizes, result);
   }
   return result;
 }

@@ -58,7 +58,7 @@ __device__ Span aa_span(int64_t i, int64_t in_size, int64_t out_size) {
   int64_t hi = static_cast<int64_t>(sp.center + support + 0.5f);
   if (hi > in_size) hi = in_size;
   int64_t n = hi - lo;
-  const int max_taps = aa_max_taps(scale);
+  const int64_t max_taps = aa_max_taps(scale);
   if (n > max_taps) n = max_taps;
   if (n < 0) n = 0;
   sp.first = lo;

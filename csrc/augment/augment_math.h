@@ -46,8 +46,9 @@ SSL_HOST_DEVICE float aa_scale(int64_t in_size, int64_t out_size) {
 
 SSL_HOST_DEVICE float aa_support(float scale) { return scale >= 1.f ? scale : 1.f; }
 
-SSL_HOST_DEVICE int aa_max_taps(float scale) {
-  return static_cast<int>(ceilf(aa_support(scale))) * 2 + 1;
+// In int64: a hostile crop can make scale ~2^31, whose tap count would overflow an int.
+SSL_HOST_DEVICE int64_t aa_max_taps(float scale) {
+  return static_cast<int64_t>(ceilf(aa_support(scale))) * 2 + 1;
 }
 
 SSL_HOST_DEVICE float aa_filter(float x) {
@@ -66,7 +67,7 @@ SSL_HOST_DEVICE int64_t aa_taps(int64_t i, int64_t in_size, float scale, float* 
   int64_t xmax = static_cast<int64_t>(center + support + 0.5f);
   if (xmax > in_size) xmax = in_size;
   int64_t n = xmax - xmin;
-  const int max_taps = aa_max_taps(scale);
+  const int64_t max_taps = aa_max_taps(scale);
   if (n > max_taps) n = max_taps;  // float rounding can add one tap, as PyTorch also clips
   if (n < 0) n = 0;
   float total = 0.f;

@@ -29,6 +29,7 @@ inline ChannelAffine check_images_to_float_args(const at::Tensor& images,
     TORCH_CHECK_VALUE(std::isfinite(std[c]) && std[c] > 0.0, "std: expected finite positive values, got ",
                 std[c], " for channel ", c);
   }
+  check_normalisation(mean, std);
   return make_channel_affine(mean.data(), std.data(), static_cast<int>(channels));
 }
 

@@ -19,13 +19,12 @@
 #endif
 
 #include <algorithm>
-#include <exception>
-#include <mutex>
 #include <cmath>
 #include <limits>
 #include <tuple>
 #include <vector>
 
+#include "../common/first_error.h"
 #include "info_nce_args.h"
 #include "info_nce_math.h"
 
@@ -220,13 +219,12 @@ int team_size(size_t tiles) {
 
 // Runs body(thread, tile_index) over the tiles on an OpenMP team. Each thread takes the caller's
 // thread-local state (autograd and dispatch modes, so the tile multiplies see what the op sees),
-// and an exception in any thread is caught and rethrown on the caller's thread after the team
-// joins: nothing may escape an OpenMP region.
+// and an exception in any thread is handed over to the caller's thread after the team joins
+// (FirstError): nothing may escape an OpenMP region.
 template <typename Setup, typename Body>
 void for_each_tile(size_t tiles, int threads, Setup setup, Body body) {
   const at::ThreadLocalState caller;
-  std::exception_ptr error;
-  std::mutex error_lock;
+  FirstError errors;
 #pragma omp parallel num_threads(threads)
   {
     const at::ThreadLocalStateGuard guard(caller);
@@ -234,29 +232,16 @@ void for_each_tile(size_t tiles, int threads, Setup setup, Body body) {
 #ifdef _OPENMP
     me = omp_get_thread_num();
 #endif
-    bool ok = true;
-    try {
-      setup(me);
-    } catch (...) {
-      const std::lock_guard<std::mutex> hold(error_lock);
-      if (!error) error = std::current_exception();
-      ok = false;
-    }
+    errors.run([&] { setup(me); });
     // Static round-robin: tiles cost the same, and a fixed tile-to-thread map makes the sums'
     // order, hence the result, the same on every call with the same thread count.
 #pragma omp for schedule(static, 1)
     for (size_t i = 0; i < tiles; ++i) {
-      if (!ok) continue;
-      try {
-        body(me, i);
-      } catch (...) {
-        const std::lock_guard<std::mutex> hold(error_lock);
-        if (!error) error = std::current_exception();
-        ok = false;
-      }
+      if (errors.failed()) continue;
+      errors.run([&] { body(me, i); });
     }
   }
-  if (error) std::rethrow_exception(error);
+  errors.rethrow();
 }
 
 // Per-row states of all threads merged into lse, and the positive's logit compared with the

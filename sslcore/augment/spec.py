@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sslcore.ops.checks import MAX_SIDE, check_normalisation
+
 __all__ = ["ViewSpec", "default_blur_kernel_size"]
 
 
@@ -91,8 +93,11 @@ class ViewSpec:
 
     def __post_init__(self) -> None:
         size = (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
-        if len(size) != 2 or not all(isinstance(s, int) and s >= 1 for s in size):
-            raise ValueError(f"size: expected a positive int or (h, w) of ints, got {self.size!r}")
+        if len(size) != 2 or not all(isinstance(s, int) and 1 <= s <= MAX_SIDE for s in size):
+            raise ValueError(
+                f"size: expected a positive int or (h, w) of ints up to {MAX_SIDE}, got "
+                f"{self.size!r}"
+            )
         set_ = object.__setattr__  # frozen: normalise fields once, here
         set_(self, "size", size)
         set_(self, "scale", _pair(self.scale, "scale"))
@@ -133,6 +138,13 @@ class ViewSpec:
             raise ValueError("mean and std: give both or neither")
         if self.std is not None and not all(v > 0 for v in self.std):
             raise ValueError(f"std: expected positive values, got {self.std}")
+        if self.std is not None:
+            if len(self.mean) != len(self.std):
+                raise ValueError(
+                    f"mean and std: expected as many values, got {len(self.mean)} and "
+                    f"{len(self.std)}"
+                )
+            check_normalisation(self.mean, self.std)
 
     @classmethod
     def simclr(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from sslcore._ext import extension_available, warn_fallback
+from sslcore.ops.checks import check_augment_inputs, check_normalisation
 
 if TYPE_CHECKING:
     from sslcore.augment.params import ViewParams
@@ -83,11 +84,16 @@ def images_to_float(
 
     Returns:
         ``(N, C, H, W)`` float32, contiguous, on the device of ``images`` (``out`` if given).
+
+    Raises:
+        ValueError: a std whose normalisation would overflow float32 (``std=1e-45``), among the
+            other bad arguments, each named.
     """
     _check_images(images)
     channels = images.shape[1]
     mean_list = _per_channel(mean, 0.0, channels, "mean")
     std_list = _per_channel(std, 1.0, channels, "std")
+    check_normalisation(mean_list, std_list)
     if out is not None:
         _check_out(tuple(images.shape), images.device, out)
     if _HAS_EXT:
@@ -120,81 +126,13 @@ def reference_images_to_float(
     """Pure-PyTorch :func:`images_to_float`, written for clarity; the kernel's oracle."""
     _check_images(images)
     channels = images.shape[1]
-    mean_t = torch.tensor(_per_channel(mean, 0.0, channels, "mean"), device=images.device)
-    std_t = torch.tensor(_per_channel(std, 1.0, channels, "std"), device=images.device)
+    mean_list = _per_channel(mean, 0.0, channels, "mean")
+    std_list = _per_channel(std, 1.0, channels, "std")
+    check_normalisation(mean_list, std_list)
+    mean_t = torch.tensor(mean_list, device=images.device)
+    std_t = torch.tensor(std_list, device=images.device)
     x = images.float() / 255.0  # (N, C, H, W) in [0, 1]
     return ((x - mean_t.view(1, -1, 1, 1)) / std_t.view(1, -1, 1, 1)).contiguous()
-
-
-def _check_augment_inputs(images: torch.Tensor, params: ViewParams) -> None:
-    """Checks images and every row of params, naming the argument, the view and the field."""
-    from sslcore.augment.params import ViewParams
-
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images: expected a torch.Tensor, got {type(images).__name__}")
-    if images.dtype not in (torch.uint8, torch.float32):
-        raise TypeError(f"images: expected dtype torch.uint8 or torch.float32, got {images.dtype}")
-    if images.dim() != 4:
-        raise ValueError(
-            f"images: expected a 4-D tensor of shape (N, C, H, W), got shape {tuple(images.shape)}"
-        )
-    n, c, height, width = images.shape
-    if c not in (1, 3):
-        raise ValueError(f"images: expected 1 or 3 channels in dim 1, got {c}")
-    if images.dtype == torch.float32 and images.numel() and not torch.isfinite(images).all():
-        raise ValueError("images: expected finite values, found NaN or inf")
-    if not isinstance(params, ViewParams):
-        raise TypeError(f"params: expected ViewParams, got {type(params).__name__}")
-    v = len(params)
-    for name in params.TENSOR_FIELDS:
-        t = getattr(params, name)
-        if t.device != images.device:
-            raise ValueError(
-                f"params.{name}: expected a tensor on {images.device} (that of "
-                f"images), got one on {t.device}"
-            )
-        if t.shape[0] != v:
-            raise ValueError(f"params.{name}: expected {v} rows (one per view), got {t.shape[0]}")
-    h, w = params.size
-    if h < 1 or w < 1:
-        raise ValueError(f"params.size: expected an output size of at least 1x1, got {h}x{w}")
-    if params.mean is not None and len(params.mean) != c:
-        raise ValueError(
-            f"params.mean: expected {c} values for {c}-channel images, got {len(params.mean)}"
-        )
-    if v == 0:
-        return
-
-    def fail(name: str, bad: torch.Tensor, what: str) -> None:
-        if bool(bad.any()):
-            view = int(bad.nonzero()[0, 0])
-            raise ValueError(f"params.{name}: view {view} {what}")
-
-    fail(
-        "source",
-        (params.source < 0) | (params.source >= n),
-        f"refers to an image outside the batch of {n}",
-    )
-    top, left, ch, cw = params.crop.unbind(1)
-    fail(
-        "crop",
-        (top < 0) | (left < 0) | (ch < 1) | (cw < 1) | (top + ch > height) | (left + cw > width),
-        f"has a box outside the {height}x{width} image",
-    )
-    f = params.factors
-    fail("factors", ~torch.isfinite(f).all(1), "has a NaN or infinite factor")
-    fail(
-        "factors",
-        (f[:, :3] < 0).any(1) | (f[:, 3].abs() > 0.5),
-        "expects brightness, contrast, saturation >= 0 and hue in [-0.5, 0.5]",
-    )
-    fail(
-        "order",
-        (params.order.sort(1).values != torch.arange(4, device=images.device)).any(1),
-        "is not a permutation of 0..3",
-    )
-    sigma = params.blur_sigma
-    fail("blur_sigma", ~torch.isfinite(sigma) | (sigma < 0), "is NaN, infinite or negative")
 
 
 def _augment_args(images: torch.Tensor, params: ViewParams) -> tuple:
@@ -225,8 +163,13 @@ def augment_views(
 
     Returns:
         ``(V, C, h, w)`` float32 views, ``(h, w) = params.size`` (``out`` if given).
+
+    Raises:
+        TypeError, ValueError: a bad argument, naming it (and the view and field of `params`).
+            The CPU kernel also refuses a view needing more than 2 GiB of working memory (about
+            a full crop of 170 megapixels), before allocating anything.
     """
-    _check_augment_inputs(images, params)
+    check_augment_inputs(images, params)
     if out is not None:
         _check_out((len(params), images.shape[1], *params.size), images.device, out)
     args = _augment_args(images, params)
@@ -245,7 +188,7 @@ def reference_augment_views(images: torch.Tensor, params: ViewParams) -> torch.T
     from sslcore.augment import functional as TF
     from sslcore.augment.params import JITTER_OPS
 
-    _check_augment_inputs(images, params)
+    check_augment_inputs(images, params)
     jitter_fns = {
         "brightness": TF.adjust_brightness,
         "contrast": TF.adjust_contrast,

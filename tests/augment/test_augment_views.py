@@ -251,6 +251,45 @@ def bad(**fields):
         (images((2, 3, 8, 8)), bad(size=(0, 4)), ValueError, "output size"),
         (images((2, 3, 8, 8)), bad().to("meta"), ValueError, "expected a tensor on cpu"),
         (images((2, 3, 8, 8)), bad(mean=(0.5,), std=(0.2,)), ValueError, "params.mean"),
+        # Hostile integers (issue 14): top + height wraps around int64 and passed the check.
+        (
+            images((2, 3, 8, 8)),
+            bad(crop=torch.tensor([[0, 0, 8, 8], [2**63 - 9, 0, 8, 8]])),
+            ValueError,
+            "params.crop: view 1 has a box outside",
+        ),
+        (
+            images((2, 3, 8, 8)),
+            bad(crop=torch.tensor([[0, 2**63 - 1, 8, 2**63 - 1]] * 2)),
+            ValueError,
+            "params.crop: view 0",
+        ),
+        (
+            images((2, 3, 8, 8)),
+            bad(crop=torch.tensor([[0.0, 0.0, 8.0, 8.0]] * 2)),
+            TypeError,
+            "params.crop: expected dtype torch.int64",
+        ),
+        (images((2, 3, 8, 8)), bad(size=(2**31, 4)), ValueError, "params.size"),
+        (images((2, 3, 8, 8)), bad(size=(4, 2.5)), TypeError, "params.size: expected an int"),
+        (
+            images((2, 3, 8, 8)),
+            bad(blur_kernel_size=2**63 - 1),
+            ValueError,
+            "params.blur_kernel_size: expected an odd int",
+        ),
+        (
+            images((2, 3, 8, 8)),
+            bad(blur_kernel_size=17),
+            ValueError,
+            "params.blur_kernel_size: 17 taps need",
+        ),
+        (
+            images((2, 3, 8, 8)),
+            bad(mean=(0.0,) * 3, std=(1e-45,) * 3),
+            ValueError,
+            "params.std: .* would overflow float32",
+        ),
     ],
 )
 def test_bad_input_is_named(x, params, error, match):
@@ -267,6 +306,10 @@ def test_bad_input_is_named(x, params, error, match):
         ({"order": torch.tensor([[0, 1, 2, 2]] * 2)}, "order: view 0"),
         ({"flip": torch.zeros(2, dtype=torch.int64)}, "flip: expected dtype"),
         ({"crop": torch.zeros(2, 3, dtype=torch.int64)}, r"crop: expected shape \(2, 4\)"),
+        ({"crop": torch.tensor([[0, 0, 8, 8], [2**63 - 9, 0, 8, 8]])}, "crop: view 1 has box"),
+        ({"size": (2**31, 4)}, "size: expected"),
+        ({"blur_kernel_size": 2**63 - 1}, "blur_kernel_size: expected an odd int"),
+        ({"mean": (0.0,) * 3, "std": (1e-45,) * 3}, "std: .* would overflow float32"),
     ],
 )
 def test_kernel_checks_values_itself(override, match):

@@ -104,6 +104,12 @@ def test_spec_validation_names_the_field():
         ViewSpec(size=32, mean=(0.5, 0.5, 0.5))
     with pytest.raises(ValueError, match="std"):
         ViewSpec(size=32, mean=(0.5,), std=(0.0,))
+    with pytest.raises(ValueError, match=r"std: .* would overflow float32"):
+        ViewSpec(size=32, mean=(0.5,), std=(1e-45,))
+    with pytest.raises(ValueError, match="mean and std: expected as many"):
+        ViewSpec(size=32, mean=(0.5,), std=(0.2, 0.2, 0.2))
+    with pytest.raises(ValueError, match="size"):
+        ViewSpec(size=(2**31, 32))
     with pytest.raises(ValueError, match="view"):
         ViewSpec.byol(32, view=3)
 

@@ -212,3 +212,35 @@ def test_out_variant_kernel_checks():
     x = random_images((2, 3, 4, 4))
     with pytest.raises(Exception, match="out: expected shape"):
         torch.ops.sslcore.images_to_float_into(x, [0.0] * 3, [1.0] * 3, torch.empty(2, 3, 4, 3))
+
+
+# std that passes "finite and positive" but whose normalisation overflows float32 (issue 14): the
+# result was inf and NaN without a word. Each face refuses it, naming std.
+OVERFLOWING_STD = [
+    (0.0, 1e-45),  # 1 / std is inf in float32
+    (0.0, 1e-39),  # 1 / std ~ 1e39: finite in float64, inf in float32
+    (-1e30, 1e-9),  # |mean| / std ~ 1e39
+    (0.5, 1.5e-39),  # (x - mean) / std reaches 3.3e38, within float32 but without rounding room
+]
+
+
+@pytest.mark.parametrize(("mean", "std"), OVERFLOWING_STD)
+def test_std_that_overflows_float32_is_refused(mean, std):
+    x = random_images((1, 3, 2, 2))
+    for convert in (ops.images_to_float, ops.reference_images_to_float):
+        with pytest.raises(ValueError, match=r"^std: .* would overflow float32") as info:
+            convert(x, mean, std)
+        assert "\n" not in str(info.value)
+    with pytest.raises(ValueError, match=r"^std: .* would overflow float32"):
+        torch.ops.sslcore.images_to_float(x, [mean] * 3, [std] * 3)
+    with pytest.raises(ValueError, match=r"^std: .* would overflow float32"):
+        torch.ops.sslcore.images_to_float_into(x, [mean] * 3, [std] * 3, torch.empty(x.shape))
+
+
+def test_smallest_accepted_std_stays_finite():
+    """Just inside the limit every value, 0 and 255 included, is finite: the bound is not loose."""
+    x = torch.tensor([0, 255], dtype=torch.uint8).view(1, 1, 1, 2).expand(1, 3, 1, 2)
+    std = 2.0 / torch.finfo(torch.float32).max * 1.0001  # reach 1 (mean 0): just under FLT_MAX/2
+    got = ops.images_to_float(x, 0.0, std)
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got, ops.reference_images_to_float(x, 0.0, std), rtol=1e-6, atol=0)
