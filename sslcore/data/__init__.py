@@ -9,7 +9,6 @@ scikit-learn's bundled copy, ``load_dataset("/path/to/data")`` reads the user's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,9 @@ from sslcore.data.dataset import MODALITIES, Dataset
 from sslcore.data.embedded import load_breast_cancer, load_digits, load_wine
 from sslcore.data.files import FORMATS_HELP, load_path
 from sslcore.data.folder import load_image_folder
+from sslcore.data.npz import load_npz
 from sslcore.data.options import call_with_options
+from sslcore.data.registry import DATASETS, dataset_names, validate_options
 from sslcore.data.shapes import (
     SHAPE_NAMES,
     ShapeParams,
@@ -33,7 +34,7 @@ from sslcore.data.splits import (
     label_subset,
     split_source_target,
 )
-from sslcore.data.tables import load_csv, load_npz
+from sslcore.data.tables import load_csv
 
 __all__ = [
     "DATASETS",
@@ -59,19 +60,8 @@ __all__ = [
     "sample_shape_params",
     "shape_coverage",
     "split_source_target",
+    "validate_options",
 ]
-
-DATASETS: dict[str, Callable[..., Dataset]] = {
-    "shapes": make_shapes,
-    "digits": load_digits,
-    "wine": load_wine,
-    "breast_cancer": load_breast_cancer,
-}
-
-
-def dataset_names() -> list[str]:
-    """Names of the embedded datasets, in registry order."""
-    return list(DATASETS)
 
 
 def load_dataset(name_or_path: str | Path, **options: Any) -> Dataset:
@@ -81,14 +71,18 @@ def load_dataset(name_or_path: str | Path, **options: Any) -> Dataset:
         name_or_path: A key of :data:`DATASETS` (``"shapes"``, ``"digits"``, ...) or an existing
             file or folder (see :func:`load_path`).
         **options: Keyword arguments of the chosen loader (``n``, ``size``, ``seed`` for shapes;
-            ``size`` for digits and image folders; ``split``, ``label`` for CIFAR; ...).
+            ``size`` for digits and image folders; ``split``, ``label`` for CIFAR; ...). Those
+            of an embedded dataset are checked by :func:`validate_options` first.
 
     Raises:
-        ValueError: Neither a known name nor an existing path.
-        TypeError: An option the chosen loader does not accept (the message lists those it does).
-        DataError: The files at the path are missing pieces or invalid.
+        ValueError: Neither a known name nor an existing path, or an option out of its range.
+        TypeError: An option the chosen loader does not accept (the message lists those it does),
+            or one of the wrong type.
+        DataError: The files at the path are missing pieces or invalid, or the data would be
+            larger than the caps of :mod:`sslcore.data.limits`.
     """
     if isinstance(name_or_path, str) and name_or_path in DATASETS:
+        validate_options(name_or_path, options)
         return call_with_options(DATASETS[name_or_path], options, f"dataset {name_or_path!r}")
     if not isinstance(name_or_path, (str, Path)):
         raise TypeError(f"name_or_path must be a str or a Path, got {type(name_or_path).__name__}")

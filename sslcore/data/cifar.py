@@ -1,15 +1,11 @@
 """CIFAR-10 and CIFAR-100 in their "python version" format, read from disk with a safe unpickler.
 
-The official archives are pickled dicts (written by Python 2). Unpickling can run arbitrary code,
-so :class:`RestrictedUnpickler` resolves only the handful of globals that numpy arrays and plain
-containers need; anything else is refused before it is called.
+The official archives are pickled dicts (written by Python 2), read with the restricted and
+size-bounded unpickler of :mod:`sslcore.data.unpickle`.
 """
 
 from __future__ import annotations
 
-import importlib
-import io
-import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -18,55 +14,17 @@ import numpy as np
 import torch
 
 from sslcore.data.dataset import Dataset
+from sslcore.data.limits import check_data_bytes
+from sslcore.data.unpickle import RestrictedUnpickler, safe_unpickle
 from sslcore.errors import DataError
 
 __all__ = ["RestrictedUnpickler", "find_cifar_dir", "is_cifar_batch", "load_cifar", "safe_unpickle"]
 
-_ALLOWED_GLOBALS = {
-    ("builtins", name) for name in ("dict", "list", "tuple", "set", "frozenset", "bytearray")
-} | {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-}
 # CIFAR-10: data_batch_1..5 + test_batch + batches.meta; CIFAR-100: train + test + meta.
 _CIFAR10_TRAIN = re.compile(r"data_batch_(\d+)$")
 _BATCH_NAMES = re.compile(r"(data_batch_\d+|test_batch|train|test)$")
 _ARCHIVE_DIRS = ("cifar-10-batches-py", "cifar-100-python")
 _NUM_CLASSES = {"labels": 10, "fine_labels": 100, "coarse_labels": 20}
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that can rebuild numpy arrays and builtin containers, and nothing else."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        """Resolves an allowed global; raises UnpicklingError for any other, before it is used."""
-        if module == "__builtin__":  # the Python 2 name, in pickles of protocol < 3
-            module = "builtins"
-        if (module, name) not in _ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(f"refusing to unpickle global {module}.{name}")
-        if module.startswith("numpy.core.") and hasattr(np, "_core"):
-            module = module.replace("numpy.core.", "numpy._core.", 1)  # numpy 2 moved it
-        return getattr(importlib.import_module(module), name)
-
-
-def safe_unpickle(path: Path) -> Any:
-    """Reads one pickle with :class:`RestrictedUnpickler` (``encoding="bytes"`` for Python 2)."""
-    try:
-        data = path.read_bytes()
-        return RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
-    except pickle.UnpicklingError as e:
-        if "refusing to unpickle" in str(e):
-            raise DataError(f"{path}: {e}; CIFAR batches hold only numpy arrays and lists") from e
-        raise DataError(f"{path}: not a readable pickle ({e})") from e
-    except (OSError, EOFError, ValueError, TypeError, AttributeError, IndexError) as e:
-        raise DataError(f"{path}: not a readable pickle ({type(e).__name__}: {e})") from e
 
 
 def _str_keys(obj: Any, path: Path) -> dict[str, Any]:
@@ -102,6 +60,8 @@ def _batch_arrays(batch: dict[str, Any], path: Path, key: str) -> tuple[np.ndarr
     if "data" not in batch or key not in batch:
         raise DataError(f"{path}: expected keys 'data' and {key!r}, found {sorted(batch)}")
     data, labels = batch["data"], batch[key]
+    if isinstance(data, np.ndarray):
+        data = np.asarray(data)  # the unpickler's checked subclass -> a plain array
     if (
         not isinstance(data, np.ndarray)
         or data.dtype != np.uint8
@@ -200,6 +160,8 @@ def load_cifar(path: str | Path, split: str = "train", label: str = "fine") -> D
                 f"{', '.join(missing) or 'data_batch_1'}"
             )
         name = f"{'cifar100' if cifar100 else 'cifar10'}-{split}"
+        # The images are about as big as the files: refuse a split over the cap before reading.
+        check_data_bytes(sum(f.stat().st_size for f in files), f"{root} ({split} split)")
         parts = [_batch_arrays(_read_batch(f), f, key) for f in files]
     x = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     y = torch.from_numpy(np.concatenate([p[1] for p in parts]))

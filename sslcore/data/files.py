@@ -1,8 +1,9 @@
 """User data on disk: one entry point that recognises the format, and the loader for each format.
 
-Formats: ``.npz`` archives and ``.csv`` tables (:mod:`sslcore.data.tables`), CIFAR-10/100 python
-batches (:mod:`sslcore.data.cifar`) and class-per-subfolder image folders
-(:mod:`sslcore.data.folder`).
+Formats: ``.npz`` archives (:mod:`sslcore.data.npz`), ``.csv`` tables (:mod:`sslcore.data.tables`),
+CIFAR-10/100 python batches (:mod:`sslcore.data.cifar`) and class-per-subfolder image folders
+(:mod:`sslcore.data.folder`). Each loader checks sizes against the caps of
+:mod:`sslcore.data.limits` before it allocates.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 from sslcore.data.cifar import find_cifar_dir, is_cifar_batch, load_cifar
 from sslcore.data.dataset import Dataset
 from sslcore.data.folder import load_image_folder
+from sslcore.data.npz import load_npz
 from sslcore.data.options import call_with_options
-from sslcore.data.tables import load_csv, load_npz
+from sslcore.data.tables import load_csv
 from sslcore.errors import DataError
 
 __all__ = ["FORMATS_HELP", "load_cifar", "load_csv", "load_image_folder", "load_npz", "load_path"]

@@ -1,157 +1,147 @@
-"""Array files on disk: ``.npz`` archives (features or images) and ``.csv`` feature tables."""
+"""CSV feature tables on disk, read row by row in bounded memory (``.npz`` is in :mod:`.npz`)."""
 
 from __future__ import annotations
 
 import csv
 import math
-import zipfile
+from array import array
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import torch
 
 from sslcore.data.dataset import Dataset
+from sslcore.data.limits import check_data_bytes, check_num_classes
+from sslcore.data.paths import existing_file
 from sslcore.errors import DataError
 
-__all__ = ["load_csv", "load_npz"]
+__all__ = ["MAX_LINE_CHARS", "load_csv"]
 
+MAX_LINE_CHARS = 1 << 20  # one physical line; csv would otherwise build any row it is given
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_BLOCK_BYTES = 1 << 22  # rows are parsed into float32 blocks of about this size
 
 
-def _existing_file(path: str | Path, what: str) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{what} not found: {path}")
-    if not path.is_file():
-        raise DataError(f"{path}: expected a {what}, found a folder")
-    return path
+def _lines(f: TextIO, path: Path) -> Iterator[str]:
+    """The physical lines of ``f``, refusing one longer than ``MAX_LINE_CHARS``.
 
-
-def _npz_images(x: np.ndarray, path: Path, key: str) -> np.ndarray:
-    """``(N, H, W)``, ``(N, C, H, W)`` or ``(N, H, W, C)`` uint8 -> ``(N, C, H, W)``."""
-    if x.dtype != np.uint8:
-        raise DataError(
-            f"{path}: image array {key!r} must be uint8 (0..255), got {x.dtype}; "
-            "2-D arrays are read as feature tables"
-        )
-    if x.ndim == 3:
-        return x[:, None]
-    if x.shape[1] in (1, 3):
-        return x
-    if x.shape[3] in (1, 3):  # channels last
-        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-    raise DataError(
-        f"{path}: image array {key!r} must have 1 or 3 channels, as (N, C, H, W) or "
-        f"(N, H, W, C); got shape {x.shape}"
-    )
-
-
-def load_npz(path: str | Path, x_key: str = "x", y_key: str = "y") -> Dataset:
-    """Loads an ``.npz`` archive written by ``np.savez`` (no pickled objects).
-
-    ``x`` decides the modality: ``(N, D)`` numbers -> vector data (float32, must be finite);
-    ``(N, H, W)`` or ``(N, C, H, W)``/``(N, H, W, C)`` uint8 -> images. ``y`` holds integer labels
-    ``(N,)`` in ``[0, K)``. Optional arrays: ``class_names`` (K strings, else ``"0"..."K-1"``) and,
-    for vectors, ``feature_names`` (D strings).
-
-    Args:
-        path: The ``.npz`` file.
-        x_key: Name of the samples array.
-        y_key: Name of the labels array.
+    Each line is read at most ``MAX_LINE_CHARS + 1`` characters at a time, so a single 2 GB line
+    is refused before it becomes a 2 GB string (and then a row of a billion cells).
     """
-    path = _existing_file(path, ".npz file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DataError(f"{path}: expected an .npz archive (np.savez), not a single array")
-        with loaded as archive:
-            arrays = {k: archive[k] for k in archive.files}
-    except DataError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"cannot read {path} as .npz: {type(e).__name__}: {e}") from e
-    for key in (x_key, y_key):
-        if key not in arrays:
-            raise DataError(f"{path}: no array {key!r}; arrays present: {sorted(arrays)}")
-    x, y = arrays[x_key], arrays[y_key]
-    if x.ndim == 2:
-        modality = "vector"
-        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-            raise DataError(f"{path}: feature array {x_key!r} must be numeric, got {x.dtype}")
-        x = x.astype(np.float32)
-        bad = np.argwhere(~np.isfinite(x))
-        if bad.size:
-            raise DataError(
-                f"{path}: feature array {x_key!r} has a non-finite value at row "
-                f"{bad[0][0]}, column {bad[0][1]}"
-            )
-    elif x.ndim in (3, 4):
-        modality = "image"
-        x = _npz_images(x, path, x_key)
-    else:
-        raise DataError(
-            f"{path}: {x_key!r} must be (N, D) features or (N, [C,] H, W) images, "
-            f"got shape {x.shape}"
-        )
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or len(y) != len(x):
-        raise DataError(
-            f"{path}: labels {y_key!r} must be integers of shape ({len(x)},), got "
-            f"{y.dtype} {y.shape}"
-        )
-    if y.size and y.min() < 0:
-        raise DataError(f"{path}: labels {y_key!r} must be >= 0, found {y.min()}")
-    num_classes = int(y.max()) + 1 if y.size else 1
-    if "class_names" in arrays:
-        class_names = [str(c) for c in arrays["class_names"].reshape(-1)]
-        if len(class_names) < num_classes:
-            raise DataError(
-                f"{path}: {len(class_names)} class_names but labels go up to {num_classes - 1}"
-            )
-    else:
-        class_names = [str(i) for i in range(num_classes)]
-    feature_names = None
-    if modality == "vector" and "feature_names" in arrays:
-        feature_names = [str(f) for f in arrays["feature_names"].reshape(-1)]
-        if len(feature_names) != x.shape[1]:
-            raise DataError(
-                f"{path}: {len(feature_names)} feature_names for {x.shape[1]} feature columns"
-            )
-    return Dataset(
-        name=path.stem,
-        x=torch.from_numpy(x),
-        y=torch.from_numpy(y.astype(np.int64)),
-        class_names=class_names,
-        modality=modality,
-        feature_names=feature_names,
-    )
+    number = 0
+    while line := f.readline(MAX_LINE_CHARS + 1):
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(f"{path}: line {number} is longer than {MAX_LINE_CHARS} characters")
+        yield line
 
 
-def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
-    """Non-blank rows with their 1-based line numbers, cells stripped of surrounding spaces."""
+def _rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """Non-blank rows, cells stripped of surrounding spaces."""
+    for row in reader:
+        if any(row):
+            yield [c.strip() for c in row]
+
+
+class _Table:
+    """Feature rows parsed into float32 blocks and label codes, with the caps checked per row.
+
+    Labels are kept as codes into the distinct label strings seen so far (first-seen order), so
+    memory is 4 bytes per feature and 8 per row, whatever the labels look like.
+    """
+
+    def __init__(self, path: Path, header: list[str], label_column: str) -> None:
+        self.path, self.label_column = path, label_column
+        self.header, self.li = header, header.index(label_column)
+        self.feature_names = [h for i, h in enumerate(header) if i != self.li]
+        self.row_bytes = 4 * len(self.feature_names) + 8
+        self.block_rows = max(1, _BLOCK_BYTES // self.row_bytes)
+        self.blocks: list[np.ndarray] = []
+        self.codes = array("q")
+        self.labels: dict[str, int] = {}
+
+    def add(self, line: int, row: list[str]) -> None:
+        """Parses one data row (file line ``line``) into the table."""
+        path, r = self.path, len(self.codes)
+        if len(row) != len(self.header):
+            raise DataError(
+                f"{path}: line {line} has {len(row)} cells, the header has {len(self.header)}"
+            )
+        check_data_bytes((r + 1) * self.row_bytes, f"{path} (at line {line})")
+        where = f"{path}: line {line} (data row {r + 1}), column"
+        label = row[self.li]
+        if not label:
+            raise DataError(f"{where} {self.label_column!r}: empty label")
+        if r % self.block_rows == 0:
+            self.blocks.append(np.empty((self.block_rows, len(self.feature_names)), np.float32))
+        out = self.blocks[-1][r % self.block_rows]
+        for j, cell in enumerate(c for i, c in enumerate(row) if i != self.li):
+            try:
+                value = float(cell)
+            except ValueError:
+                raise DataError(
+                    f"{where} {self.feature_names[j]!r}: cannot read {cell!r} as a number"
+                ) from None
+            if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
+                raise DataError(
+                    f"{where} {self.feature_names[j]!r}: {cell!r} is not a finite float32 value"
+                )
+            out[j] = value  # rounds to float32 exactly as a float64 -> float32 cast would
+        if label not in self.labels:
+            check_num_classes(len(self.labels) + 1, f"{path}: column {self.label_column!r}")
+            self.labels[label] = len(self.labels)
+        self.codes.append(self.labels[label])
+
+    def features(self) -> np.ndarray:
+        """``(N, D)`` float32 (a fresh array: the blocks' unused rows are not kept alive)."""
+        used = len(self.codes) - (len(self.blocks) - 1) * self.block_rows
+        return np.concatenate([*self.blocks[:-1], self.blocks[-1][:used]])
+
+    def classes(self) -> tuple[np.ndarray, list[str]]:
+        """Label indices ``(N,)`` and sorted class names; all-integer labels sort numerically."""
+        seen = list(self.labels)
+        try:
+            keys: list[int] | list[str] = [int(c) for c in seen]
+        except ValueError:
+            keys = seen
+        classes = sorted(set(keys))
+        index = {c: i for i, c in enumerate(classes)}
+        remap = np.array([index[k] for k in keys], dtype=np.int64)  # first-seen code -> class
+        return remap[np.frombuffer(self.codes, dtype=np.int64)], [str(c) for c in classes]
+
+
+def _parse(path: Path, label_column: str) -> _Table:
+    """Reads the header and every data row of the CSV at ``path``."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            return [(reader.line_num, [c.strip() for c in row]) for row in reader if any(row)]
+            reader = csv.reader(_lines(f, path))
+            rows = _rows(reader)
+            header = next(rows, None)
+            if header is None:
+                raise DataError(f"{path}: empty file; expected a header row and data rows")
+            if label_column not in header:
+                raise DataError(f"{path}: no label column {label_column!r}; columns: {header}")
+            if len(header) < 2:
+                raise DataError(f"{path}: no feature columns besides {label_column!r}")
+            table = _Table(path, header, label_column)
+            for row in rows:
+                table.add(reader.line_num, row)
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise DataError(f"cannot read {path} as CSV: {type(e).__name__}: {e}") from e
-
-
-def _labels(cells: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Label indices ``(N,)`` and sorted class names; all-integer labels sort numerically."""
-    try:
-        values: list[int] | list[str] = [int(c) for c in cells]
-    except ValueError:
-        values = cells
-    classes = sorted(set(values))
-    index = {c: i for i, c in enumerate(classes)}
-    return np.array([index[v] for v in values], dtype=np.int64), [str(c) for c in classes]
+    if not table.codes:
+        raise DataError(f"{path}: header only, no data rows")
+    return table
 
 
 def load_csv(path: str | Path, label_column: str = "label") -> Dataset:
     """Loads a CSV feature table: a header row, numeric feature columns and a label column.
 
     Labels may be strings or integers; the class names are the distinct labels sorted
-    (numerically for integers), and label ``i`` is the ``i``-th of them.
+    (numerically for integers), and label ``i`` is the ``i``-th of them. The file size, the
+    decoded rows and the number of classes are capped (``SSLCORE_MAX_DATA_BYTES``,
+    ``SSLCORE_MAX_CLASSES``), and so is the length of a line (``MAX_LINE_CHARS``).
 
     Args:
         path: The ``.csv`` file (UTF-8, comma-separated).
@@ -160,48 +150,15 @@ def load_csv(path: str | Path, label_column: str = "label") -> Dataset:
     Returns:
         A vector Dataset with x ``(N, D)`` float32 and ``feature_names`` from the header.
     """
-    path = _existing_file(path, ".csv file")
-    rows = _read_rows(path)
-    if not rows:
-        raise DataError(f"{path}: empty file; expected a header row and data rows")
-    header, body = rows[0][1], rows[1:]
-    if label_column not in header:
-        raise DataError(f"{path}: no label column {label_column!r}; columns: {header}")
-    if len(header) < 2:
-        raise DataError(f"{path}: no feature columns besides {label_column!r}")
-    if not body:
-        raise DataError(f"{path}: header only, no data rows")
-    li = header.index(label_column)
-    feature_names = [h for i, h in enumerate(header) if i != li]
-    x = np.empty((len(body), len(feature_names)), dtype=np.float64)
-    label_cells = []
-    for r, (line, row) in enumerate(body):
-        if len(row) != len(header):
-            raise DataError(
-                f"{path}: line {line} has {len(row)} cells, the header has {len(header)}"
-            )
-        where = f"{path}: line {line} (data row {r + 1}), column"
-        if not row[li]:
-            raise DataError(f"{where} {label_column!r}: empty label")
-        label_cells.append(row[li])
-        for j, cell in enumerate(c for i, c in enumerate(row) if i != li):
-            try:
-                value = float(cell)
-            except ValueError:
-                raise DataError(
-                    f"{where} {feature_names[j]!r}: cannot read {cell!r} as a number"
-                ) from None
-            if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
-                raise DataError(
-                    f"{where} {feature_names[j]!r}: {cell!r} is not a finite float32 value"
-                )
-            x[r, j] = value
-    y, class_names = _labels(label_cells)
+    path = existing_file(path, ".csv file")
+    check_data_bytes(path.stat().st_size, str(path))  # refused unread: a table is not that big
+    table = _parse(path, label_column)
+    y, class_names = table.classes()
     return Dataset(
         name=path.stem,
-        x=torch.from_numpy(x.astype(np.float32)),
+        x=torch.from_numpy(table.features()),
         y=torch.from_numpy(y),
         class_names=class_names,
         modality="vector",
-        feature_names=feature_names,
+        feature_names=table.feature_names,
     )
