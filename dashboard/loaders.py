@@ -17,7 +17,7 @@ from sslcore.augment import ViewSpec, sample_view_params
 from sslcore.data import Dataset, SourceTargetSplit, label_subset, load_dataset, split_source_target
 from sslcore.pretext import PRETEXT_TASKS, task_class
 from sslcore.pretext_predictions import PretextModel, load_pretext_model
-from sslcore.runs import Run, default_root
+from sslcore.runs import Run, RunStore, UnreadableRun, default_root
 
 __all__ = [
     "PSEUDO_SOURCES",
@@ -26,8 +26,10 @@ __all__ = [
     "labelled_subset",
     "pretext_model",
     "pseudo_source",
+    "readable_runs",
     "runs_root",
     "sample_indices",
+    "show_unreadable",
     "split",
     "task_choices",
     "view_batch",
@@ -157,6 +159,31 @@ def task_choices(modality: str) -> tuple[list[str], dict[str, str]]:
 def runs_root(value: str) -> Path:
     """The run store folder typed in the sidebar, or the default ($SSLCORE_RUNS or ./runs)."""
     return Path(value.strip()).expanduser() if value.strip() else default_root()
+
+
+def show_unreadable(unreadable: list[UnreadableRun]) -> None:
+    """An expander listing the store's unreadable runs with the reason each cannot be read.
+
+    A table (plain text cells), so a reason quoting a hostile record is never read as markdown.
+    """
+    if not unreadable:
+        return
+    with st.expander(f"{len(unreadable)} unreadable run(s), not offered"):
+        st.dataframe(
+            [{"run": bad.id, "state": f"unreadable: {bad.reason}"} for bad in unreadable],
+            hide_index=True,
+        )
+
+
+def readable_runs(root: Path | str) -> list[Run]:
+    """The store's readable runs, newest first (what a run picker offers), read afresh.
+
+    The unreadable ones are listed with their reason (`show_unreadable`) and left out: one
+    broken run folder never breaks a page.
+    """
+    listing = RunStore(root).listing()
+    show_unreadable(listing.unreadable)
+    return list(reversed(listing.readable))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's encoder and pretext head…")

@@ -1,34 +1,69 @@
 """Run bundles: a run as one zip another user opens in their dashboard, validated on import.
 
 ``export_run`` packs a run's record (config, metrics, status, summary, adaptation, transfer and
-landscape tables) and its final checkpoint with a manifest of sizes and SHA-256 digests.
-``import_run`` trusts nothing in a zip: every member name must be one of the names a bundle can
-hold (so no path traversal, links or extra files), sizes are capped before anything is read,
-digests must match, the config must be a valid PretrainConfig and the checkpoint must load as
-plain tensors (``weights_only``). It unpacks into a temporary folder in the store and renames it
-into place, so an import is complete or absent.
+landscape tables) and its final checkpoint with a manifest of sizes and SHA-256 digests. The
+digests detect a damaged or truncated bundle; they are not a signature: anyone can write a bundle
+whose digests match, so they say nothing about who made it.
+
+``import_run`` therefore treats every bundle as someone else's records:
+
+* members: names from a fixed list (no path traversal, links or extra files), stored or deflated
+  and not encrypted, sizes and expansion ratios capped before anything is read; each member is
+  streamed in chunks into a staging folder, never the whole bundle in memory;
+* JSON: each record's size and nesting are capped before it is parsed (bounded memory, no deep
+  recursion), then every record is validated by ``Run.check`` in the staging folder;
+* config: a valid PretrainConfig whose size-like fields stay within ``IMPORT_LIMITS``; the data
+  options of an embedded dataset pass ``sslcore.data.validate_options``;
+* data: a bundle carries no data. A config naming an embedded dataset keeps it; any other
+  ``data`` (a path on the exporter's disk) becomes ``DATA_NOT_INCLUDED``, so no tool on the
+  importer's machine ever reads a path a bundle chose. Tools that would load the data (resume,
+  the report's gallery and maps, the Embeddings page) then stop with a one-line "unknown dataset
+  '(data not included)'" error; the status message keeps the original name for the record;
+* checkpoint: exactly one, loaded ``weights_only`` (plain tensors, never pickled objects) and
+  memory-mapped, with a bounded sample shape.
+
+The checks beyond the zip are in ``sslcore.bundle_checks``. Any failure is a BundleError (a
+DataError) naming the bundle and what is wrong. The staging
+folder is renamed into the store only after every check, so an import is complete or absent.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import torch
-
-from sslcore.config import PretrainConfig
+from sslcore.bundle_checks import (
+    DATA_NOT_INCLUDED,
+    IMPORT_LIMITS,
+    BundleError,
+    StagedRun,
+    check_checkpoint,
+    check_config,
+    check_json_sizes,
+    one_line,
+    parse_json,
+    settle_status,
+)
 from sslcore.errors import DataError
 from sslcore.runs import Run, RunStore
 
-__all__ = ["BUNDLE_FORMAT", "BundleError", "export_run", "import_run"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "DATA_NOT_INCLUDED",
+    "IMPORT_LIMITS",
+    "BundleError",
+    "export_run",
+    "import_run",
+]
 
 BUNDLE_FORMAT = "sslcore-run-bundle"
 VERSION = 1
@@ -43,15 +78,31 @@ RECORDS = (
     "landscape-pca.json",
     "landscape-random.json",
 )
-CHECKPOINT = re.compile(r"^checkpoints/step-\d{6,9}\.pt$")
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# fullmatch everywhere: "$" would also accept a name or id that ends in a newline.
+CHECKPOINT = re.compile(r"checkpoints/step-\d{6,9}\.pt")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
 MAX_FILE = 512 * 2**20  # bytes, uncompressed, per member
 MAX_TOTAL = 1 * 2**30
 MAX_RATIO = 200  # uncompressed / compressed: above this a member is treated as a zip bomb
-
-
-class BundleError(DataError):
-    """A bundle that cannot be exported or must not be imported; the message says why."""
+MAX_MANIFEST = 64 * 2**10
+CHUNK = 2**20  # bytes copied at a time from the zip to the staging folder
+ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what export_run writes
+# What zipfile, zlib and the JSON decoder raise on a damaged or unusual zip (unsupported method,
+# encrypted member, corrupt deflate stream, cut-short file, undecodable name).
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,
+    RecursionError,
+    UnicodeDecodeError,
+    ValueError,
+    OSError,
+)
 
 
 def _digest(data: bytes) -> str:
@@ -87,13 +138,15 @@ def export_run(run: Run, out: Path | str) -> Path:
     return out
 
 
+# ---- the zip: names, sizes, methods, digests ---------------------------------------------------
+
+
 def _allowed(name: str) -> bool:
-    return name == MANIFEST or name in RECORDS or bool(CHECKPOINT.match(name))
+    return name == MANIFEST or name in RECORDS or bool(CHECKPOINT.fullmatch(name))
 
 
-def _read_members(bundle: zipfile.ZipFile, source: str) -> dict[str, bytes]:
-    """Every member's bytes, after checking names, counts and sizes (before reading any)."""
-    infos = bundle.infolist()
+def _check_members(infos: list[zipfile.ZipInfo], source: str) -> None:
+    """Names, counts, methods and sizes from the central directory, before reading anything."""
     bad = [i.filename for i in infos if not _allowed(i.filename) or i.is_dir()]
     if bad:
         raise BundleError(f"{source}: unexpected member(s) {bad[:5]}: not a run bundle")
@@ -102,82 +155,119 @@ def _read_members(bundle: zipfile.ZipFile, source: str) -> dict[str, bytes]:
         raise BundleError(f"{source}: duplicate member names")
     total = 0
     for info in infos:
+        if info.flag_bits & 0x1:
+            raise BundleError(f"{source}: {info.filename} is encrypted: not a run bundle")
+        if info.compress_type not in ZIP_METHODS:
+            raise BundleError(
+                f"{source}: {info.filename} uses compression method {info.compress_type} "
+                "(a bundle is stored or deflated)"
+            )
         if info.file_size > MAX_FILE:
             raise BundleError(
                 f"{source}: {info.filename} is {info.file_size} bytes (max {MAX_FILE})"
             )
-        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+        if info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise BundleError(f"{source}: {info.filename} expands {MAX_RATIO}× or more: refused")
         total += info.file_size
     if total > MAX_TOTAL:
         raise BundleError(f"{source}: {total} bytes uncompressed (max {MAX_TOTAL})")
-    out = {}
-    for info in infos:
-        with bundle.open(info) as f:
-            data = f.read(MAX_FILE + 1)  # the header's size may lie: never read past the cap
-        if len(data) != info.file_size:
-            raise BundleError(f"{source}: {info.filename} is not the size its header says")
-        out[info.filename] = data
-    return out
 
 
-def _check_manifest(members: dict[str, bytes], source: str) -> dict[str, Any]:
-    if MANIFEST not in members:
-        raise BundleError(f"{source}: no {MANIFEST}: not an sslcore run bundle")
+def _copy(src: IO[bytes], dst: IO[bytes], size: int, name: str, source: str) -> str:
+    """Copies `src` to `dst` in chunks, refusing more or fewer than `size` bytes; its SHA-256."""
+    digest, copied = hashlib.sha256(), 0
+    while chunk := src.read(min(CHUNK, size + 1 - copied)):  # the header's size may lie
+        copied += len(chunk)
+        if copied > size:
+            break
+        digest.update(chunk)
+        dst.write(chunk)
+    if copied != size:
+        raise BundleError(f"{source}: {name} is not the size its header says")
+    return digest.hexdigest()
+
+
+def _read_manifest(bundle: zipfile.ZipFile, source: str) -> dict[str, Any]:
+    """The manifest: format, version, a valid run id and one size and digest per member."""
     try:
-        manifest = json.loads(members[MANIFEST])
-    except ValueError as error:
-        raise BundleError(f"{source}: {MANIFEST} is not JSON ({error})") from None
+        info = bundle.getinfo(MANIFEST)
+    except KeyError:
+        raise BundleError(f"{source}: no {MANIFEST}: not an sslcore run bundle") from None
+    if info.file_size > MAX_MANIFEST:
+        raise BundleError(f"{source}: {MANIFEST} is {info.file_size} bytes (max {MAX_MANIFEST})")
+    manifest = parse_json(bundle.read(info), MANIFEST, source)
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise BundleError(f"{source}: {MANIFEST} does not describe an {BUNDLE_FORMAT}")
     if manifest.get("version") != VERSION:
         raise BundleError(f"{source}: bundle version {manifest.get('version')!r}, need {VERSION}")
-    files = manifest.get("files")
-    run_id = manifest.get("run")
-    if not isinstance(files, dict) or not isinstance(run_id, str) or not RUN_ID.match(run_id):
+    files, run_id = manifest.get("files"), manifest.get("run")
+    if not isinstance(files, dict) or not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
         raise BundleError(f"{source}: {MANIFEST} lacks a valid run id and file list")
-    listed, present = set(files), set(members) - {MANIFEST}
+    listed, present = set(files), set(bundle.namelist()) - {MANIFEST}
     if listed != present:
         raise BundleError(
             f"{source}: members {sorted(present ^ listed)} differ from the manifest's list"
         )
     for name, entry in files.items():
-        data = members[name]
-        if not isinstance(entry, dict) or entry.get("sha256") != _digest(data):
-            raise BundleError(f"{source}: {name} does not match its SHA-256 in the manifest")
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            raise BundleError(f"{source}: {MANIFEST} lacks the SHA-256 of {name}")
+        if entry.get("size") != bundle.getinfo(name).file_size:
+            raise BundleError(f"{source}: {name} is not the size {MANIFEST} lists (altered?)")
     return manifest
 
 
-def _check_content(members: dict[str, bytes], source: str) -> None:
-    """The config is a PretrainConfig, JSON records parse, the checkpoint holds plain tensors."""
-    if "config.json" not in members:
-        raise BundleError(f"{source}: the bundle has no config.json")
+def _unpack(bundle: zipfile.ZipFile, manifest: dict[str, Any], folder: Path, source: str) -> None:
+    """Streams every member into `folder`, checking each one's size and SHA-256."""
+    for info in bundle.infolist():
+        if info.filename == MANIFEST:
+            continue
+        target = folder / info.filename  # names are from the allowlist: no "..", no absolute
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with bundle.open(info) as src, open(target, "xb") as dst:
+            digest = _copy(src, dst, info.file_size, info.filename, source)
+        if digest != manifest["files"][info.filename]["sha256"]:
+            raise BundleError(
+                f"{source}: {info.filename} does not match its SHA-256 in the manifest"
+            )
+
+
+def _stage(source: Path, folder: Path, label: str) -> str:
+    """Checks the zip and streams its members into `folder`/<run id>; returns the run id."""
     try:
-        PretrainConfig.from_dict(json.loads(members["config.json"]))
-    except (ValueError, TypeError) as error:
-        raise BundleError(f"{source}: config.json is not a valid run config: {error}") from None
-    for name, data in members.items():
-        if name.endswith(".json") and name != MANIFEST:
-            try:
-                json.loads(data)
-            except ValueError:
-                raise BundleError(f"{source}: {name} is not JSON") from None
-        if name == "metrics.jsonl":
-            try:
-                [json.loads(line) for line in data.decode().splitlines() if line.strip()]
-            except ValueError:
-                raise BundleError(f"{source}: metrics.jsonl has a line that is not JSON") from None
-    checkpoints = [n for n in members if CHECKPOINT.match(n)]
-    if len(checkpoints) != 1:
-        raise BundleError(f"{source}: expected one checkpoint, found {len(checkpoints)}")
-    try:  # weights_only: tensors and plain containers, never arbitrary pickled objects
-        state = torch.load(
-            io.BytesIO(members[checkpoints[0]]), map_location="cpu", weights_only=True
-        )
-    except Exception as error:
-        raise BundleError(f"{source}: {checkpoints[0]} does not load safely ({error})") from None
-    if not isinstance(state, dict) or not {"step", "encoder", "head"} <= set(state):
-        raise BundleError(f"{source}: {checkpoints[0]} is not an sslcore checkpoint")
+        with zipfile.ZipFile(source) as bundle:
+            _check_members(bundle.infolist(), label)
+            manifest = _read_manifest(bundle, label)
+            _unpack(bundle, manifest, folder / manifest["run"], label)
+    except FileNotFoundError:
+        raise BundleError(f"{label}: no such file") from None
+    except BundleError:
+        raise
+    except ZIP_ERRORS as error:  # encrypted, unsupported method, corrupt stream, truncated
+        raise BundleError(f"{label}: not a zip file or a damaged one ({one_line(error)})") from None
+    return manifest["run"]
+
+
+def _check_run(run: Run, label: str) -> str | None:
+    """Validates the staged run record by record; the data name not included, if any."""
+    check_json_sizes(run.path, label)
+    data = check_config(run.path, label)
+    try:
+        run.check()
+    except DataError as error:
+        raise BundleError(f"{label}: {error}") from None
+    check_checkpoint(run.path, label)
+    return data
+
+
+def _land(folder: Path, store: RunStore, run_id: str) -> Path:
+    """Renames the staged run into the store under its id, or ``<id>-imported[-k]`` if taken."""
+    for k in range(1000):
+        suffix = "" if k == 0 else "-imported" if k == 1 else f"-imported-{k}"
+        final = store.root / f"{run_id}{suffix}"
+        if not final.exists():
+            os.rename(folder, final)
+            return final
+    raise BundleError(f"run {run_id} has been imported 1000 times already")
 
 
 def import_run(source: Path | str, store: RunStore | None = None) -> Run:
@@ -188,36 +278,12 @@ def import_run(source: Path | str, store: RunStore | None = None) -> Run:
     """
     store = store or RunStore()
     source = Path(source)
-    label = str(source)
-    try:
-        with zipfile.ZipFile(source) as bundle:
-            members = _read_members(bundle, label)
-    except FileNotFoundError:
-        raise BundleError(f"{label}: no such file") from None
-    except (zipfile.BadZipFile, OSError) as error:
-        raise BundleError(f"{label}: not a zip file ({error})") from None
-    manifest = _check_manifest(members, label)
-    _check_content(members, label)
     store.root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=store.root))
-    try:
-        for name, data in members.items():
-            if name == MANIFEST:
-                continue
-            target = staging / name  # names are from the allowlist: no "..", no absolute paths
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        run_id = manifest["run"]
-        for k in range(1000):
-            suffix = "" if k == 0 else "-imported" if k == 1 else f"-imported-{k}"
-            final = store.root / f"{run_id}{suffix}"
-            if not final.exists():
-                break
-        os.rename(staging, final)
-    except BaseException:
+    try:  # staged as <root>/.import-XXXX/<run id>: never listed, and errors name the run id
+        run = StagedRun(staging / _stage(source, staging, str(source)))
+        data = _check_run(run, str(source))
+        settle_status(run, source.name, data)
+        return Run(_land(run.path, store, run.id))
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
-    run = Run(final)
-    if run.status()["state"] in ("created", "running"):  # its process lives on another machine
-        run.set_status("cancelled", f"imported from {source.name} while it was running")
-    return run

@@ -79,13 +79,8 @@ def _pretrain_rank(args: argparse.Namespace, rank: int) -> int:
         }
         if differ:
             raise ValueError(f"--resume {run.id}: the run was made with other settings {differ}")
-        if given.get("steps", config.steps) != config.steps:  # ... but may run longer
-            config.steps = given["steps"]
-            config.validate()
-            if rank == 0:
-                from sslcore.runs import atomic_write_text
-
-                atomic_write_text(run.path / "config.json", json.dumps(config.to_dict(), indent=2))
+        # ... but may run longer: pretrain checks the steps against those done and records them
+        config = dataclasses.replace(config, steps=given.get("steps", config.steps))
     else:
         config = PretrainConfig(**given)
     stop = _StopOnSignal()
@@ -132,9 +127,16 @@ class _StopOnSignal:
             signal.signal(signum, handler)
 
 
+def _check_adapt_steps(args: argparse.Namespace) -> None:
+    """--adapt-steps >= 1, checked before anything loads (0 or less would train nothing)."""
+    if args.adapt_steps < 1:
+        raise ValueError(f"--adapt-steps: expected an integer >= 1, got {args.adapt_steps}")
+
+
 def _cmd_adapt(args: argparse.Namespace) -> int:
     from sslcore.train.adapt import adapt
 
+    _check_adapt_steps(args)
     run = _store(args).open(args.run)
     record = adapt(run, args.mode, args.labels, steps=args.adapt_steps)
     print(json.dumps(record))
@@ -144,6 +146,7 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from sslcore.train.adapt import sweep
 
+    _check_adapt_steps(args)
     run = _store(args).open(args.run)
     fractions = [float(f) for f in args.labels.split(",")]
     records = sweep(run, fractions=fractions, modes=args.modes.split(","), steps=args.adapt_steps)
@@ -157,12 +160,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_runs(args: argparse.Namespace) -> int:
+def _run_rows(store: RunStore) -> list[dict[str, Any]]:
+    """One row per run; an unreadable run's state is "unreadable" and ``reason`` says why."""
     from sslcore.jobs import run_state
 
+    listing = store.listing()
     rows = []
-    for run in _store(args).list():
-        summary, config = run.summary() or {}, run.config
+    for run in listing.readable:
+        summary, config, points = run.summary() or {}, run.config, run.checkpoints()
         rows.append(
             {
                 "run": run.id,
@@ -170,16 +175,27 @@ def _cmd_runs(args: argparse.Namespace) -> int:
                 "task": config.task,
                 "data": config.data,
                 "steps": config.steps,
-                "done_steps": run.checkpoints()[-1][0] if run.checkpoints() else 0,
+                "done_steps": points[-1][0] if points else 0,
                 "probe_accuracy": summary.get("probe_accuracy"),
             }
         )
+    for bad in listing.unreadable:
+        rows.append({"run": bad.id, "state": "unreadable", "reason": bad.reason})
+    return sorted(rows, key=lambda r: r["run"])
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    store = _store(args)
+    rows = _run_rows(store)
     if args.json:
         print(json.dumps(rows))
         return 0
     if not rows:
-        print(f"no runs in {_store(args).root}")
+        print(f"no runs in {store.root}")
     for r in rows:
+        if r["state"] == "unreadable":
+            print(f"{r['run']:<48} unreadable: {r['reason']}")
+            continue
         probe = "-" if r["probe_accuracy"] is None else f"{r['probe_accuracy']:.3f}"
         print(f"{r['run']:<48} {r['state']:<9} {r['done_steps']:>6}/{r['steps']:<6} probe {probe}")
     return 0
@@ -211,8 +227,9 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--resume",
         metavar="RUN",
-        help="continue this run from its last checkpoint (a run created without one, e.g. by "
-        "the dashboard, starts from step 0)",
+        help="continue this run from its last loadable checkpoint (a run created without one, "
+        "e.g. by the dashboard, starts from step 0); --steps may extend it, never below the steps "
+        "done; refused while another process writes the run",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_pretrain)

@@ -50,13 +50,21 @@ def add_share_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-embeddings", action="store_true", help="skip the embedding maps")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("export", help="a run as a bundle zip (records + final checkpoint)")
+    p = sub.add_parser(
+        "export",
+        help="a run as a bundle zip (records + final checkpoint, with SHA-256 digests that "
+        "detect damage, not a signature)",
+    )
     p.add_argument("run", help="run id (see `sslcore runs`) or path")
     p.add_argument("--out", help="the zip to write (default RUN.zip)")
     p.add_argument("--store", help="run store folder (default $SSLCORE_RUNS or ./runs)")
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("import", help="validate a bundle zip and add its run to the store")
+    p = sub.add_parser(
+        "import",
+        help="validate a bundle zip record by record and add its run to the store (a run on "
+        "data other than an embedded dataset is marked 'data not included')",
+    )
     p.add_argument("bundle", help="a zip written by `sslcore export`")
     p.add_argument("--out", help="run store folder (default $SSLCORE_RUNS or ./runs)")
     p.set_defaults(func=_cmd_import)

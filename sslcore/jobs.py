@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,7 +36,9 @@ from typing import Any
 from sslcore.config import PretrainConfig
 from sslcore.errors import DataError, SslcoreError
 from sslcore.processes import alive_since, is_alive, log_tail, process_start_time
+from sslcore.run_records import adapt_records
 from sslcore.runs import Run, RunStore, atomic_write_text
+from sslcore.train.attempt import KEPT_STATES
 
 __all__ = [
     "LOG_NAME",
@@ -59,6 +62,7 @@ __all__ = [
 LOG_NAME = "pretrain.log"  # the pretraining process's stdout and stderr, in its run folder
 SWEEP_JOB = "sweep-job.json"  # the last adaptation sweep's pid, settings and output file
 SWEEP_LOG = "sweep.log"
+_SWEEP_OUTPUT = re.compile(r"sweep-[A-Za-z0-9_.-]{1,64}\.json")  # a file name in the run folder
 _LOCK_NAME = ".jobs.lock"
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -122,14 +126,24 @@ def _reap(proc: subprocess.Popen, run: Run, root: Path) -> None:
 
 
 def _settle(run: Run, pid: int, code: int | None, root: Path) -> None:
+    """Records the end of a process that died while the run's status named it running.
+
+    A dashboard resume that never started training (refused, or its checkpoint unreadable)
+    puts back the state it replaced when that was done/cancelled/failed: an attempt never
+    turns a finished run into a failed one.
+    """
     with _store_lock(root):
         status = run.status()
         if status.get("state") != "running" or status.get("pid") != pid or is_alive(pid):
             return
+        previous = status.get("previous") or {}
         if code in (None, 130, -signal.SIGINT):
-            run.set_status("cancelled", "interrupted before it recorded an end")
+            state, message = "cancelled", "interrupted before it recorded an end"
         else:
-            run.set_status("failed", f"the process exited with code {code}; see {LOG_NAME}")
+            state, message = "failed", f"the process exited with code {code}; see {LOG_NAME}"
+        if previous.get("state") in KEPT_STATES:
+            state, message = previous["state"], f"a resume did not start: {message}"
+        run.set_status(state, message)
 
 
 # ---- runs --------------------------------------------------------------------------------------
@@ -196,33 +210,61 @@ def resume(run: Run, store: RunStore, steps: int | None = None) -> Run:
     """Starts `run`'s pretraining again from its last checkpoint (up to `steps` if given).
 
     Raises:
-        JobError: the run is running now, or the process could not start.
+        JobError: the run is running or another process writes it (a CLI resume, say), `steps`
+            is below the steps it has done, or the process could not start.
     """
     with _store_lock(store.root):
         if run_is_active(run):
             raise JobError(f"run {run.id} is already running (pid {run.status().get('pid')})")
+        writer = run.writer()
+        if writer is not None:
+            raise JobError(f"run {run.id} is being written by another process ({writer})")
+        done = run.checkpoints()[-1][0] if run.checkpoints() else 0
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)):
+            raise JobError(f"steps: expected an integer >= {max(done, 1)}, got {steps!r}")
+        if steps is not None and steps < max(done, 1):
+            raise JobError(f"steps: run {run.id} has done {done} steps; expected >= {done}")
         _start_pretraining(run, store.root, steps)
     return run
 
 
 def _start_pretraining(run: Run, root: Path, steps: int | None) -> None:
-    """Spawns the CLI on `run` and records it running (called under the store lock)."""
+    """Spawns the CLI on `run` and records it running (called under the store lock).
+
+    The status it replaces goes along as ``previous``: the child puts it back if it cannot
+    start training (``sslcore.train.pretrain``), and so does `_settle` if the child dies first.
+    """
+    try:
+        previous = run.status()
+    except DataError:
+        previous = None
     try:
         proc = _spawn(pretrain_command(run.id, root, steps), run.path / LOG_NAME)
     except OSError as error:
-        run.set_status("failed", f"could not start the process: {error}")
+        if (previous or {}).get("state") not in KEPT_STATES:
+            run.set_status("failed", f"could not start the process: {error}")
         raise JobError(f"run {run.id}: could not start the process: {error}") from None
     # Written after the child started, so its start time precedes it; the child writes its own
     # "running" (same pid) once it has imported torch, seconds later.
-    run.set_status("running", "starting", pid=proc.pid)
+    run.set_status("running", "starting", pid=proc.pid, previous=previous)
     _reap(proc, run, root)
 
 
-def cancel(run: Run, timeout: float = 10.0) -> str:
-    """Sends SIGINT to the run's process; waits up to `timeout` s for it; returns the state.
+def _wait_for_exit(pid: int, seconds: float) -> bool:
+    """Waits up to `seconds` for `pid` to exit; True when it has."""
+    deadline = time.monotonic() + seconds
+    while is_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not is_alive(pid)
 
-    The loop finishes its step, ``pretrain`` marks the run "cancelled" and the process exits.
-    "running" is returned if it has not exited within `timeout`.
+
+def cancel(run: Run, timeout: float = 10.0) -> str:
+    """Asks the run's process to stop; waits up to `timeout` s for it; returns the state.
+
+    SIGINT first; after half of `timeout`, SIGTERM, which pretraining handles alike (it finishes
+    its step, marks the run "cancelled" and exits) but which a process started from a background
+    shell does not ignore, as it does SIGINT. "running" is returned if it has not exited within
+    `timeout`.
 
     Raises:
         JobError: the run is not running.
@@ -231,11 +273,11 @@ def cancel(run: Run, timeout: float = 10.0) -> str:
         raise JobError(f"run {run.id} is not running (state: {run_state(run)})")
     pid = int(run.status()["pid"])
     os.kill(pid, signal.SIGINT)
-    deadline = time.monotonic() + timeout
-    while is_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if is_alive(pid):
-        return "running"
+    if not _wait_for_exit(pid, timeout / 2):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        if not _wait_for_exit(pid, timeout / 2):
+            return "running"
     _settle(run, pid, None, run.path.parent)  # it died before pretrain could record it
     return run_state(run)
 
@@ -264,20 +306,43 @@ def sweep_job(run: Run) -> dict[str, Any] | None:
     """The run's last sweep: its record, ``alive``, and ``results`` (its JSON, once written).
 
     ``results`` is None while the sweep runs and if it failed (then ``log`` holds the end of
-    its log).
+    its log). None when there is no sweep record or it is not one (a foreign or broken file).
     """
-    path = run.path / SWEEP_JOB
     try:
-        job = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        job = _sweep_record(json.loads((run.path / SWEEP_JOB).read_text(encoding="utf-8")))
+    except (OSError, ValueError, RecursionError):
         return None
-    job["alive"] = alive_since(job.get("pid"), job.get("started"))
+    if job is None:
+        return None
+    job["alive"] = alive_since(job["pid"], job["started"])
     try:
-        job["results"] = json.loads((run.path / job["output"]).read_text(encoding="utf-8"))
-    except (OSError, KeyError, json.JSONDecodeError):
-        job["results"] = None  # running, or failed before printing
+        results = json.loads((run.path / job["output"]).read_text(encoding="utf-8"))
+        job["results"] = adapt_records(results, f"run {run.id}: {job['output']}")
+    except (OSError, ValueError, RecursionError):  # running, or failed before printing
+        job["results"] = None
     job["log"] = log_tail(run.path / SWEEP_LOG) if job["results"] is None else ""
     return job
+
+
+def _sweep_record(job: Any) -> dict[str, Any] | None:
+    """sweep-job.json if it holds what launch_sweep writes (output: a sweep-*.json name)."""
+
+    def numbers(v: Any) -> bool:
+        return isinstance(v, list) and all(
+            isinstance(f, (int, float)) and not isinstance(f, bool) for f in v
+        )
+
+    if not isinstance(job, dict):
+        return None
+    pid, started, output = job.get("pid"), job.get("started"), job.get("output")
+    checks = (
+        isinstance(pid, int) and not isinstance(pid, bool),
+        isinstance(started, (int, float)) and not isinstance(started, bool),
+        isinstance(output, str) and _SWEEP_OUTPUT.fullmatch(output) is not None,
+        numbers(job.get("fractions")),
+        isinstance(job.get("modes"), list) and all(isinstance(m, str) for m in job["modes"]),
+    )
+    return job if all(checks) else None
 
 
 def launch_sweep(
@@ -301,6 +366,8 @@ def launch_sweep(
         raise JobError(f"label fractions: expected numbers in (0, 1], got {list(fractions)}")
     if not modes or any(m not in ADAPT_MODES for m in modes):
         raise JobError(f"modes: expected some of {ADAPT_MODES}, got {list(modes)}")
+    if isinstance(adapt_steps, bool) or not isinstance(adapt_steps, int) or adapt_steps < 1:
+        raise JobError(f"adapt_steps: expected an integer >= 1, got {adapt_steps!r}")
     with _store_lock(store.root):
         job = sweep_job(run)
         if job is not None and job["alive"]:

@@ -5,33 +5,63 @@
                     checkpoints/      step-000100.pt, ... (written to a temporary file, renamed)
                     status.json       state (created/running/done/failed/cancelled), pid, message
                     summary.json      final figures
+                    .writer.lock      flock'ed by the one process writing the run (see Run.lock)
 
 A reader (the dashboard, ``sslcore runs``) never sees half a file: JSON files and checkpoints are
 renamed into place, and a metrics line cut short by a kill is ignored and dropped on resume.
+Every record is someone else's (another process, an imported bundle): each reader validates
+what it parsed (``sslcore.run_records``) and raises a DataError naming the run and the file, and
+``RunStore.listing`` lists an unreadable run with its reason instead of failing the whole store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from sslcore import run_records
 from sslcore.config import PretrainConfig
 from sslcore.errors import DataError, SslcoreError
+from sslcore.run_records import STATES
 
-__all__ = ["Run", "RunNotFound", "RunStore", "atomic_write_text", "default_root"]
+__all__ = [
+    "Run",
+    "RunListing",
+    "RunLocked",
+    "RunNotFound",
+    "RunStore",
+    "UnreadableRun",
+    "atomic_write_text",
+    "default_root",
+]
 
 RUNS_ENV = "SSLCORE_RUNS"
-STATES = ("created", "running", "done", "failed", "cancelled")
+LOCK_NAME = ".writer.lock"
+CHECKPOINT_NAME = re.compile(r"step-(\d{1,12})\.pt")  # what save_checkpoint writes
+# The JSON records besides config, status, summary and metrics, with their validators.
+TABLES: dict[str, Callable[[Any, str], Any]] = {
+    "adapt.json": run_records.adapt_records,
+    "transfer.json": run_records.transfer_rows,
+    "landscape-pca.json": run_records.landscape_record,
+    "landscape-random.json": run_records.landscape_record,
+}
 
 
 class RunNotFound(SslcoreError, LookupError):
     """No run of that id in the store."""
+
+
+class RunLocked(SslcoreError):
+    """Another process is writing the run (pretraining or resuming it): one writer per run."""
 
 
 def default_root() -> Path:
@@ -54,12 +84,35 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def _read_json(path: Path, what: str) -> Any:
+    """The JSON value in `path`; DataError naming it when it is missing or not JSON."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DataError(f"{what}: {path} is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(f"{what}: {path} is not valid JSON ({error})") from None
+        raise DataError(f"{what}: {path.name} is missing") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
+        raise DataError(f"{what}: {path.name} is not valid JSON ({error})") from None
+    except OSError as error:  # a folder, no permission
+        raise DataError(f"{what}: {path.name} cannot be read ({error})") from None
+
+
+def _flock(handle: Any) -> bool:
+    """Takes an exclusive flock on the open file without waiting; False if another holds one."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock to take
+        return True
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _lock_holder(path: Path) -> str:
+    """The holder's pid from a lock file as ' (pid N)', or '' when it names none."""
+    with contextlib.suppress(OSError, ValueError):
+        return f" (pid {int(path.read_text(encoding='utf-8').strip())})"
+    return ""
 
 
 class Run:
@@ -80,27 +133,42 @@ class Run:
         values = _read_json(self.path / "config.json", f"run {self.id}")
         try:
             return PretrainConfig.from_dict(values)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, RecursionError) as error:
             raise DataError(f"run {self.id}: config.json is invalid: {error}") from None
 
-    def status(self) -> dict[str, Any]:
-        """``{"state", "pid", "message", "updated"}``; state "created" before the run starts."""
-        path = self.path / "status.json"
+    def _record(self, name: str, validate: Callable[[Any, str], Any]) -> Any:
+        """The validated JSON record `name`, or None when the file does not exist."""
+        path = self.path / name
         if not path.exists():
-            return {"state": "created", "pid": None, "message": "", "updated": None}
-        return _read_json(path, f"run {self.id}")
+            return None
+        return validate(_read_json(path, f"run {self.id}"), f"run {self.id}: {name}")
 
-    def set_status(self, state: str, message: str = "", pid: int | None = None) -> None:
-        """Records the run's state (atomically)."""
+    def status(self) -> dict[str, Any]:
+        """``{"state", "pid", "message", "updated"}``; state "created" before the run starts.
+
+        Also ``previous`` while a dashboard resume is starting (the status it replaced).
+        """
+        record = self._record("status.json", run_records.status_record)
+        return record or {"state": "created", "pid": None, "message": "", "updated": None}
+
+    def set_status(
+        self,
+        state: str,
+        message: str = "",
+        pid: int | None = None,
+        previous: dict[str, Any] | None = None,
+    ) -> None:
+        """Records the run's state (atomically); `previous`: the status this one replaces."""
         if state not in STATES:
             raise ValueError(f"state: expected one of {STATES}, got {state!r}")
         record = {"state": state, "pid": pid, "message": message, "updated": time.time()}
+        if previous is not None:
+            record["previous"] = {k: previous.get(k) for k in ("state", "message", "updated")}
         atomic_write_text(self.path / "status.json", json.dumps(record))
 
     def summary(self) -> dict[str, Any] | None:
         """The final figures, or None while the run has not finished."""
-        path = self.path / "summary.json"
-        return _read_json(path, f"run {self.id}") if path.exists() else None
+        return self._record("summary.json", run_records.summary_record)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         """Writes summary.json (atomically)."""
@@ -108,17 +176,50 @@ class Run:
 
     def adapt_records(self) -> list[dict[str, Any]]:
         """The adaptation results appended by ``sslcore.train.adapt`` (adapt.json), oldest first."""
-        path = self.path / "adapt.json"
-        return _read_json(path, f"run {self.id}") if path.exists() else []
+        return self._record("adapt.json", TABLES["adapt.json"]) or []
 
     def transfer_rows(self) -> list[dict[str, Any]]:
         """L_pre and L*_adapt per checkpoint from ``sslcore.eval.transfer`` (transfer.json)."""
-        path = self.path / "transfer.json"
-        return _read_json(path, f"run {self.id}") if path.exists() else []
+        return self._record("transfer.json", TABLES["transfer.json"]) or []
 
     def write_transfer_rows(self, rows: list[dict[str, Any]]) -> None:
         """Writes transfer.json (atomically)."""
         atomic_write_text(self.path / "transfer.json", json.dumps(rows, indent=1))
+
+    def check(self) -> None:
+        """Reads every record of the run and raises a DataError naming the first bad one.
+
+        Config, status, summary, every metrics line, the checkpoints' names, and the stored
+        tables (adapt.json, transfer.json, landscapes). What an imported bundle must pass before
+        it lands, and what makes a run "readable" in ``RunStore.listing``. Checkpoints are not
+        loaded (slow); ``load_checkpoint`` names a corrupt one.
+        """
+        _ = self.config
+        self.status()
+        self.summary()
+        self.metrics()
+        self._check_checkpoint_names()
+        for name, validate in TABLES.items():
+            self._record(name, validate)
+
+    def _check_checkpoint_names(self) -> None:
+        """Every entry of checkpoints/ is a plain file named step-<digits>.pt.
+
+        Hidden files (a save's temporary, a corrupt checkpoint set aside) are left alone.
+        """
+        folder = self.checkpoint_dir
+        if not folder.exists() and not folder.is_symlink():
+            return
+        if folder.is_symlink() or not folder.is_dir():
+            raise DataError(f"run {self.id}: checkpoints is not a folder")
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if not CHECKPOINT_NAME.fullmatch(path.name) or path.is_symlink() or not path.is_file():
+                raise DataError(
+                    f"run {self.id}: checkpoints/{path.name!r} is not a checkpoint file "
+                    "(expected plain files named step-<step>.pt)"
+                )
 
     # ---- metrics ------------------------------------------------------------------------------
 
@@ -136,24 +237,27 @@ class Run:
     def metrics(self) -> list[dict[str, Any]]:
         """Every complete metrics line, in order.
 
-        An unfinished last line (a kill mid-write) is left out; a corrupt line elsewhere is a
-        DataError naming it.
+        An unfinished last line (a kill mid-write) is left out; a corrupt line elsewhere, or one
+        that is not a record (an object with an integer ``step`` and numbers), is a DataError
+        naming it.
         """
         if not self.metrics_path.exists():
             return []
-        lines = self.metrics_path.read_text(encoding="utf-8").split("\n")
-        complete, rest = lines[:-1], lines[-1]  # text after the last newline is unfinished
+        try:
+            text = self.metrics_path.read_text(encoding="utf-8")
+        except (OSError, ValueError) as error:  # a folder, binary bytes
+            raise DataError(f"run {self.id}: metrics.jsonl cannot be read ({error})") from None
+        complete = text.split("\n")[:-1]  # text after the last newline is unfinished
         records = []
         for number, line in enumerate(complete, 1):
             if not line.strip():
                 continue
+            where = f"run {self.id}: metrics.jsonl line {number}"
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise DataError(
-                    f"run {self.id}: metrics.jsonl line {number} is corrupt: {line[:80]!r}"
-                ) from None
-        del rest
+                value = json.loads(line)
+            except (ValueError, RecursionError):
+                raise DataError(f"{where} is corrupt: {line[:80]!r}") from None
+            records.append(run_records.metrics_record(value, where))
         return records
 
     def truncate_metrics(self, last_step: int) -> None:
@@ -173,15 +277,14 @@ class Run:
         return self.path / "checkpoints"
 
     def checkpoints(self) -> list[tuple[int, Path]]:
-        """(step, path) of every complete checkpoint, by step."""
-        if not self.checkpoint_dir.exists():
+        """(step, path) of every complete checkpoint, by step (step-<digits>.pt files only)."""
+        if not self.checkpoint_dir.is_dir():
             return []
         found = []
         for path in self.checkpoint_dir.glob("step-*.pt"):
-            try:
-                found.append((int(path.stem.removeprefix("step-")), path))
-            except ValueError:
-                continue
+            match = CHECKPOINT_NAME.fullmatch(path.name)
+            if match and path.is_file():
+                found.append((int(match.group(1)), path))
         return sorted(found)
 
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> Path:
@@ -212,6 +315,40 @@ class Run:
             raise DataError(
                 f"run {self.id}: checkpoint {chosen[1].name} is corrupt ({error})"
             ) from None
+
+    # ---- one writer -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Holds the run's writer lock while the block runs; RunLocked at once if it is held.
+
+        ``fcntl.flock`` on ``.writer.lock`` in the run folder: it works across processes and the
+        OS releases it when its holder exits however it ends (kill -9 included), so a crash
+        leaves no stale lock. The holder's pid is written into the file only to name it in the
+        refusal. Without fcntl (Windows) one writer per run is not enforced.
+        """
+        path = self.path / LOCK_NAME
+        with open(path, "a+", encoding="utf-8") as handle:
+            if not _flock(handle):
+                raise RunLocked(
+                    f"run {self.id} is being written by another process{_lock_holder(path)}: "
+                    "wait for it to end or cancel it"
+                )
+            handle.truncate(0)
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            yield  # closing the file releases the lock
+
+    def writer(self) -> str | None:
+        """Who holds the writer lock ("pid N" or "another process"), or None if no one does."""
+        path = self.path / LOCK_NAME
+        try:
+            with open(path, "a+", encoding="utf-8") as handle:
+                if _flock(handle):
+                    return None  # free (released again as the file closes)
+        except OSError:  # a read-only or vanished folder: no writer can be using it either
+            return None
+        return _lock_holder(path).strip(" ()") or "another process"
 
 
 class RunStore:
@@ -254,12 +391,53 @@ class RunStore:
         return Run(path)
 
     def list(self) -> list[Run]:
-        """Every run in the store, oldest first."""
+        """Every run folder in the store, oldest first, readable or not (see `listing`)."""
         return sorted(self._iter(), key=lambda r: r.id)
 
+    def listing(self) -> RunListing:
+        """The store's runs split into readable ones and unreadable ones with the reason.
+
+        What ``sslcore runs`` and every dashboard page list: a run whose records fail
+        `Run.check` is shown as unreadable and never breaks the others.
+        """
+        readable, unreadable = [], []
+        for run in self.list():
+            try:
+                run.check()
+            except DataError as error:
+                unreadable.append(UnreadableRun(run, str(error)))
+            else:
+                readable.append(run)
+        return RunListing(readable, unreadable)
+
     def _iter(self) -> Iterator[Run]:
-        if not self.root.exists():
+        """Folders with a config.json; hidden ones (an import being unpacked) are not runs."""
+        if not self.root.is_dir():
             return
         for path in self.root.iterdir():
-            if path.is_dir() and (path / "config.json").exists():
-                yield Run(path)
+            if path.name.startswith("."):
+                continue
+            with contextlib.suppress(OSError):
+                if path.is_dir() and (path / "config.json").exists():
+                    yield Run(path)
+
+
+@dataclass(frozen=True)
+class UnreadableRun:
+    """A run folder some record of which cannot be read, and why (`Run.check`'s message)."""
+
+    run: Run
+    reason: str
+
+    @property
+    def id(self) -> str:
+        """The run's id (its folder name)."""
+        return self.run.id
+
+
+@dataclass(frozen=True)
+class RunListing:
+    """`RunStore.listing`: the readable runs and the unreadable ones, each oldest first."""
+
+    readable: list[Run]
+    unreadable: list[UnreadableRun]

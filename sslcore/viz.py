@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 
+from sslcore.viz_html import plotly_text
+
 __all__ = [
     "class_counts_figure",
     "contenders_figure",
@@ -95,7 +97,7 @@ def image_grid(
         fig.add_annotation(
             x=(k * (w + pad) + w / 2) * scale,
             y=(r * (h + gap) + h) * scale,
-            text=class_names[label],
+            text=plotly_text(class_names[label]),  # a class name is data, never markup
             showarrow=False,
             yanchor="top",
             yshift=-1,
@@ -123,7 +125,8 @@ def class_counts_figure(
     """
     fig = go.Figure()
     for series, per_class in counts.items():
-        fig.add_bar(name=series, x=list(per_class), y=list(per_class.values()))
+        x = [plotly_text(name) for name in per_class]  # class names are data, never markup
+        fig.add_bar(name=series, x=x, y=list(per_class.values()))
     fig.update_layout(
         barmode="stack",
         title=title,
@@ -172,7 +175,10 @@ def feature_heatmap(
     order = torch.argsort(y, stable=True)
     x_sorted = x[order].float().cpu().numpy()
     names = list(feature_names) if feature_names else [f"f{i}" for i in range(x.shape[1])]
-    row_labels = [f"{i}: {class_names[int(y[j])]}" for i, j in enumerate(order.tolist())]
+    names = [plotly_text(n) for n in names]  # a .csv header is data, never markup
+    row_labels = [
+        f"{i}: {plotly_text(class_names[int(y[j])])}" for i, j in enumerate(order.tolist())
+    ]
     fig = go.Figure(
         go.Heatmap(
             z=x_sorted,
@@ -292,7 +298,7 @@ def views_grid(
             fig.add_annotation(
                 x=x0[k] + tile / 2,
                 y=y + tile,
-                text=_wrap_caption(text, tile),
+                text=_wrap_caption(plotly_text(text), tile),  # labels are class names
                 showarrow=False,
                 yanchor="top",
                 yshift=-1,

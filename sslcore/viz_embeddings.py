@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from plotly.colors import qualitative
 from torch import from_numpy
 
+from sslcore.viz_html import plotly_text, script_json
+
 __all__ = [
     "MAX_HOVER_THUMBNAILS",
     "METRIC_NAMES",
@@ -67,10 +69,11 @@ def embedding_scatter(
                 x=points[rows, 0],
                 y=points[rows, 1],
                 mode="markers",
-                name=str(name),
+                name=plotly_text(name),  # a class name is data: shown as text, never markup
                 marker={"size": 5, "color": palette[k % len(palette)], "opacity": 0.8},
                 customdata=rows,
-                hovertemplate=f"{name}<br>sample %{{customdata}}<extra></extra>",
+                # The name by reference: a name holding "%{...}" is not read as a template.
+                hovertemplate="%{fullData.name}<br>sample %{customdata}<extra></extra>",
             )
         )
     axes = ("axis 1", "axis 2")
@@ -116,6 +119,8 @@ def nearest_neighbours(features: np.ndarray, row: int, k: int = 8) -> np.ndarray
 # 12.6 MB page that Chromium loads in 1.9 s on 2 cores (hover 0.3 s, click 1 s).
 MAX_HOVER_THUMBNAILS = 10_000
 
+# Every text from the data reaches the DOM through textContent, never innerHTML: class names are
+# someone else's (`viz_html`). `data` is JSON escaped for the script element (`script_json`).
 _HOVER_JS = """
 <script>
 (function () {
@@ -126,14 +131,23 @@ _HOVER_JS = """
   const z = data.zoom * data.side;
   function tile(i) {
     const r = Math.floor(i / data.cols), c = i %% data.cols;
-    return "width:" + z + "px;height:" + z + "px;background-image:url(" + data.sprite + ");" +
-      "background-size:" + data.cols * z + "px auto;background-position:-" + c * z + "px -" +
-      r * z + "px;image-rendering:pixelated;display:inline-block;border:1px solid #ccc";
+    const el = document.createElement("div");
+    el.style.cssText = "width:" + z + "px;height:" + z + "px;background-size:" + data.cols * z +
+      "px auto;background-position:-" + c * z + "px -" + r * z + "px;" +
+      "image-rendering:pixelated;display:inline-block;border:1px solid #ccc";
+    el.style.backgroundImage = "url(" + data.sprite + ")";
+    return el;
+  }
+  function text(tag, value, css) {
+    const el = document.createElement(tag);
+    el.textContent = value;
+    if (css) el.style.cssText = css;
+    return el;
   }
   function caption(i) { return data.names[data.labels[i]] + " · sample " + data.samples[i]; }
   gd.on("plotly_hover", function (ev) {
     const i = ev.points[0].customdata;
-    tip.innerHTML = "<div style='" + tile(i) + "'></div><br>" + caption(i);
+    tip.replaceChildren(tile(i), document.createElement("br"), text("span", caption(i)));
     const e = ev.event || {clientX: 0, clientY: 0};
     tip.style.left = (e.clientX + 12) + "px";
     tip.style.top = (e.clientY + 12) + "px";
@@ -143,12 +157,15 @@ _HOVER_JS = """
   gd.on("plotly_click", function (ev) {
     const i = ev.points[0].customdata;
     const rows = [i].concat(data.neighbours[i]);
-    panel.innerHTML = "<div>" + caption(i) + " and its nearest neighbours in feature space:</div>" +
-      rows.map(function (j) {
-        return "<figure style='display:inline-block;margin:2px;text-align:center'><div style='" +
-          tile(j) + "'></div><figcaption style='font-size:11px'>" + data.names[data.labels[j]] +
-          "</figcaption></figure>";
-      }).join("");
+    panel.replaceChildren(
+      text("div", caption(i) + " and its nearest neighbours in feature space:"),
+      ...rows.map(function (j) {
+        const figure = document.createElement("figure");
+        figure.style.cssText = "display:inline-block;margin:2px;text-align:center";
+        figure.append(tile(j), text("figcaption", data.names[data.labels[j]], "font-size:11px"));
+        return figure;
+      })
+    );
   });
 })();
 </script>
@@ -203,7 +220,6 @@ def hover_map_html(
         neighbours: ``(N, k)`` rows nearest to each row (``nearest_neighbours``).
         zoom: on-screen pixels per image pixel.
     """
-    import json
     import math
 
     from sslcore.viz import montage
@@ -239,6 +255,6 @@ def hover_map_html(
         "<html><head><meta charset='utf-8'></head>"
         f"<body style='margin:0'>{body}<div id='tip' style='{style}'></div>"
         f"<div id='neighbours' style='font:12px sans-serif'></div>"
-        + _HOVER_JS % {"data": json.dumps(data)}
+        + _HOVER_JS % {"data": script_json(data)}
         + "</body></html>"
     )

@@ -22,6 +22,7 @@ import torch
 from sslcore.pretext.base import IMAGE_MEAN, IMAGE_STD, PretextBatch, PretextTask
 from sslcore.pretext_predictions import Predictions
 from sslcore.viz import _fit_tile, montage, png_data_uri
+from sslcore.viz_html import plotly_text
 
 __all__ = [
     "GalleryRow",
@@ -301,7 +302,8 @@ def gallery_canvas(
         pictures = [row.original] + [t.image for t in row.tiles]
         for k, (image, text) in enumerate(zip(pictures, lines, strict=True)):
             canvas[y : y + tile, x0[k] : x0[k] + tile] = _fit_tile(image, tile)
-            texts.append((x0[k] + tile / 2, y + tile, "<br>".join(text), k))
+            lines_html = "<br>".join(plotly_text(line) for line in text)  # labels are data
+            texts.append((x0[k] + tile / 2, y + tile, lines_html, k))
         y += height
     return canvas, texts
 

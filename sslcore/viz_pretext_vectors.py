@@ -16,6 +16,7 @@ import torch
 
 from sslcore.pretext.base import PretextBatch, PretextTask
 from sslcore.pretext_predictions import Predictions
+from sslcore.viz_html import plotly_text
 from sslcore.viz_pretext import z_lines
 
 __all__ = ["VectorGallery", "vector_figure", "vector_gallery"]
@@ -112,6 +113,7 @@ def vector_figure(
     names = list(feature_names) if feature_names else [f"f{j}" for j in range(d)]
     if len(names) != d:
         raise ValueError(f"feature_names: expected {d} names, got {len(names)}")
+    names = [plotly_text(n) for n in names]  # a .csv header is data, never markup
     labels, values = [], []
     for i in range(b):
         labels += [f"#{i} x", f"#{i} x̃"]

@@ -37,7 +37,7 @@ def members(path):
 
 
 def rewrite(path, out, change):
-    """A copy of the bundle at `path` with `change(members)` applied and the manifest resigned."""
+    """A copy of the bundle at `path` with `change(members)` applied and its digests recomputed."""
     files = members(path)
     change(files)
     manifest = json.loads(files["bundle.json"])
@@ -85,7 +85,7 @@ def _add(name, data=b"x"):
         (_add("notes.txt"), "unexpected member"),
         (lambda f: f.pop("config.json"), "no config.json"),
         (_add("config.json", b'{"stepz": 3}'), "not a valid run config"),
-        (_add("summary.json", b"{nope"), "summary.json is not JSON"),
+        (_add("summary.json", b"{nope"), "summary.json is not valid JSON"),
         (_add("metrics.jsonl", b'{"step": 1}\nnot json\n'), "metrics.jsonl"),
         (_add("checkpoints/step-000004.pt", b"garbage"), "does not load safely"),
         (_add("checkpoints/step-000006.pt", b"x"), "one checkpoint"),
@@ -112,12 +112,17 @@ def test_a_pickled_object_in_a_checkpoint_is_refused(bundle, tmp_path):
 
 def test_manifest_tampering_is_refused(bundle, tmp_path):
     files = members(bundle)
-    files["metrics.jsonl"] += b'{"step": 99, "loss": 0.0}\n'  # changed after signing
-    with zipfile.ZipFile(tmp_path / "t.zip", "w") as z:
-        for n, b in files.items():
-            z.writestr(n, b)
-    with pytest.raises(BundleError, match="SHA-256"):
-        import_run(tmp_path / "t.zip", RunStore(tmp_path / "store"))
+    metrics = files["metrics.jsonl"]
+    for changed, match in (
+        (metrics + b'{"step": 99, "loss": 0.0}\n', "not the size bundle.json lists"),
+        (metrics.replace(b'"step": 1', b'"step": 7', 1), "SHA-256"),  # same size, new bytes
+    ):
+        assert changed != metrics
+        with zipfile.ZipFile(tmp_path / "t.zip", "w") as z:  # changed after export
+            for n, b in (files | {"metrics.jsonl": changed}).items():
+                z.writestr(n, b)
+        with pytest.raises(BundleError, match=match):
+            import_run(tmp_path / "t.zip", RunStore(tmp_path / "store"))
     manifest = json.loads(files["bundle.json"])
     for key, value, match in (("format", "zip", "does not describe"), ("version", 9, "version")):
         changed = dict(files, **{"bundle.json": json.dumps(manifest | {key: value}).encode()})

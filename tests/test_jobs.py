@@ -110,6 +110,24 @@ def test_a_process_that_dies_before_pretraining_is_marked_cancelled(tmp_path):
     assert run.status()["message"] == "interrupted before it recorded an end"
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under `nohup ... &` from a script
+
+
+@pytest.mark.slow
+def test_a_process_that_ignores_sigint_is_still_cancelled(tmp_path):
+    run = RunStore(tmp_path).create(PretrainConfig(**TINY, steps=3))
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=_ignore_sigint
+    )
+    try:
+        run.set_status("running", pid=sleeper.pid)
+        assert jobs.cancel(run, timeout=20) == "cancelled"
+        assert sleeper.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        sleeper.kill()
+
+
 @pytest.mark.slow
 def test_sweep_runs_in_the_background_into_adapt_json(tmp_path):
     store = RunStore(tmp_path)
@@ -133,10 +151,11 @@ def test_sweep_runs_in_the_background_into_adapt_json(tmp_path):
     assert all(0 <= r["accuracy"] <= 1 for r in results)
 
 
-def test_sigint_is_what_cancel_sends(tmp_path, monkeypatch):
+def test_cancel_sends_sigint_then_sigterm(tmp_path, monkeypatch):
     run = RunStore(tmp_path).create(PretrainConfig(**TINY, steps=3))
     run.set_status("running", pid=os.getpid())
     sent = []
     monkeypatch.setattr(jobs.os, "kill", lambda pid, sig: sent.append((pid, sig)))
     assert jobs.cancel(run, timeout=0.2) == "running"  # "this process" ignores the fake signal
-    assert [s for s in sent if s[1] != 0] == [(os.getpid(), signal.SIGINT)]  # 0: is it alive?
+    signals = [s for s in sent if s[1] != 0]  # 0: is it alive?
+    assert signals == [(os.getpid(), signal.SIGINT), (os.getpid(), signal.SIGTERM)]

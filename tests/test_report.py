@@ -315,3 +315,23 @@ def test_write_report_is_atomic_and_returns_the_size(fresh_run, tmp_path, monkey
     with pytest.raises(ValueError):
         report.write_report(fresh_run, out, benchmark=tmp_path / "missing.json")
     assert out.read_text(encoding="utf-8") == text
+
+
+def test_a_hostile_dataset_s_class_names_stay_text_in_the_report(tmp_path):
+    """Class names of someone else's .npz: plotly text in the figures, never a new element."""
+    import numpy as np
+
+    from sslcore.viz_html import plotly_text
+
+    names = ["</script><script>alert(1)</script>", "<img src=x onerror=alert(2)>"]
+    x = np.random.default_rng(0).integers(0, 256, size=(60, 3, 16, 16), dtype=np.uint8)
+    np.savez(tmp_path / "hostile.npz", x=x, y=np.arange(60) % 2, class_names=np.array(names))
+    config = PretrainConfig(**{**TINY, "data": str(tmp_path / "hostile.npz"), "data_options": {}})
+    text = report.build_report(pretrain(config, store=RunStore(tmp_path / "runs"), progress=False))
+    assert not any(name in text for name in names)
+    ours = text.replace(PLOTLYJS, "")
+    assert ours.count("<script") == figure_count(text) + 2  # plotly.js and its config, + figures
+    assert "<img" not in ours
+    for name in names:  # the pseudolabel gallery and the embedding maps name the classes
+        assert shows(text, plotly_text(name))
+        assert not shows(text, name)

@@ -121,3 +121,27 @@ def test_contenders_figure_ratios():
     assert bar.text[1] == "250/s · sslcore ×4.0" and list(bar.hovertext) == ["ours", "theirs"]
     with pytest.raises(ValueError, match="results"):
         viz.contenders_figure([])
+
+
+def test_class_and_feature_names_are_plotly_text_not_markup():
+    import torch
+
+    from sslcore.viz import feature_heatmap, image_grid, views_grid
+
+    names = ["<b>bold</b>", "a & b"]
+    grid = image_grid(torch.zeros(2, 1, 4, 4, dtype=torch.uint8), [0, 1], names)
+    assert [a.text for a in grid.layout.annotations] == ["&lt;b&gt;bold&lt;/b&gt;", "a &amp; b"]
+    heat = feature_heatmap(torch.zeros(2, 2), [0, 1], names, ["<i>f</i>", "g"])
+    assert list(heat.data[0].x) == ["&lt;i&gt;f&lt;/i&gt;", "g"]
+    assert list(heat.data[0].y) == ["0: &lt;b&gt;bold&lt;/b&gt;", "1: a &amp; b"]
+    views = views_grid(
+        torch.zeros(1, 3, 8, 8, dtype=torch.uint8), torch.zeros(2, 3, 8, 8), 2, labels=[names[0]]
+    )
+    assert views.layout.annotations[0].text == "&lt;b&gt;bold&lt;/b&gt;"
+
+
+def test_class_counts_show_class_names_as_text():
+    from sslcore.viz import class_counts_figure
+
+    fig = class_counts_figure({"all": {"<img src=x>": 3, "b": 1}})
+    assert list(fig.data[0].x) == ["&lt;img src=x&gt;", "b"]

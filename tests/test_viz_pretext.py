@@ -237,3 +237,12 @@ def test_scarf_gallery_compares_the_anchor_with_its_corrupted_view():
     assert gallery.captions[2][0] == "z: pairs with view 6"
     with pytest.raises(ValueError, match="feature_names"):
         vv.vector_figure(gallery, ["too", "few"])
+
+
+def test_a_class_name_in_the_gallery_is_plotly_text_not_markup():
+    x = raw_images()
+    task, batch = batch_of("rotation", x)
+    rows = vp.gallery_rows(task, x, batch, labels=["<b>a</b>", "b & c", "c"])
+    texts = [a.text for a in vp.gallery_figure(rows).layout.annotations]
+    assert "&lt;b&gt;a&lt;/b&gt;" in texts and "b &amp; c" in texts
+    assert not any("<b>" in t for t in texts)

@@ -6,11 +6,11 @@ set (train/test) for adaptation, of which only a few labels may be used.
 
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, share
 from dashboard.state import DISK, Keys
 from sslcore import viz
-from sslcore.data import LABEL_FRACTIONS, dataset_names
 from sslcore.errors import SslcoreError
+from sslcore.viz_html import markdown_text
 
 st.title("Data")
 st.caption(
@@ -18,7 +18,7 @@ st.caption(
     "or your own: an image folder, CIFAR batches, a .npz or .csv table."
 )
 
-names = [*dataset_names(), DISK]
+names = share.choices(Keys.DATASET)  # the widgets' ranges: share's key table
 controls, main = st.columns([1, 3], gap="large")
 
 with controls:
@@ -34,7 +34,7 @@ with controls:
         source = name
         exposed = loaders.OPTIONS.get(name, ())
         if "n" in exposed:
-            options["n"] = st.slider("Images", 200, 20_000, step=200, key=Keys.N)
+            options["n"] = st.slider("Images", *share.bounds(Keys.N), step=200, key=Keys.N)
         if "size" in exposed:
             size = st.select_slider(
                 "Image size",
@@ -44,7 +44,9 @@ with controls:
             if size != loaders.NATIVE_SIZE.get(name):
                 options["size"] = size
         if "seed" in exposed:
-            options["seed"] = int(st.number_input("Seed", 0, 2**31 - 1, step=1, key=Keys.SEED))
+            options["seed"] = int(
+                st.number_input("Seed", *share.bounds(Keys.SEED), step=1, key=Keys.SEED)
+            )
 
 if name == DISK and not source.strip():
     main.info("Type the path of a folder or file to load.")
@@ -57,24 +59,31 @@ except (SslcoreError, ValueError, TypeError, OSError) as exc:
     st.stop()
 
 with controls:
-    count = st.slider("Samples shown", 8, 128, step=8, key=Keys.GRID_COUNT)
-    grid_seed = int(st.number_input("Sample seed", 0, 2**31 - 1, step=1, key=Keys.GRID_SEED))
+    count = st.slider("Samples shown", *share.bounds(Keys.GRID_COUNT), step=8, key=Keys.GRID_COUNT)
+    grid_seed = int(
+        st.number_input("Sample seed", *share.bounds(Keys.GRID_SEED), step=1, key=Keys.GRID_SEED)
+    )
     st.divider()
     st.markdown("**Source / target split**")
     source_fraction = st.slider(
-        "Source fraction (unlabeled)", 0.1, 0.9, step=0.05, key=Keys.SOURCE_FRACTION
+        "Source fraction (unlabeled)",
+        *share.bounds(Keys.SOURCE_FRACTION),
+        step=0.05,
+        key=Keys.SOURCE_FRACTION,
     )
-    test_fraction = st.slider("Target test fraction", 0.1, 0.5, step=0.05, key=Keys.TEST_FRACTION)
+    test_fraction = st.slider(
+        "Target test fraction", *share.bounds(Keys.TEST_FRACTION), step=0.05, key=Keys.TEST_FRACTION
+    )
     label_fraction = st.select_slider(
         "Labels used in target train",
-        list(LABEL_FRACTIONS),
+        share.choices(Keys.LABEL_FRACTION),
         format_func=lambda f: f"{f:.0%}",
         key=Keys.LABEL_FRACTION,
     )
 
 desc = data.describe()
 with main:
-    st.subheader(f"{desc['name']}")
+    st.subheader(markdown_text(desc["name"]))  # a folder's or file's name: literal
     a, b, c, d = st.columns(4)
     a.metric("Samples", f"{desc['num_samples']:,}")
     b.metric("Classes", desc["num_classes"])

@@ -18,17 +18,18 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, share
 from dashboard.state import Keys, keep_valid
 from sslcore import viz, viz_embeddings
 from sslcore.errors import DataError, SslcoreError
 from sslcore.eval import collapse_metrics, project, run_features, weighted_knn
 from sslcore.eval.embeddings import METHODS, SPLITS
 from sslcore.jobs import run_is_active
-from sslcore.runs import Run, RunStore
+from sslcore.runs import Run
+from sslcore.viz_html import markdown_text
 
-POINTS = [500, 1000, 2000, 5000, 10_000]
-COLOURS = ("class", "pseudolabel z")
+POINTS = share.choices(Keys.EMBED_POINTS)  # the widgets' ranges: share's key table
+COLOURS = tuple(share.choices(Keys.EMBED_COLOUR))  # "class", "pseudolabel z"
 TSNE_SLOW = 3000  # points above which t-SNE takes tens of seconds on 2 cores
 CHART = {"displayModeBar": False}
 
@@ -113,9 +114,10 @@ def neighbours(run: Run, split: str, data: dict[str, Any], row: int) -> None:
     near = viz_embeddings.nearest_neighbours(data["features"], row, k=8)
     rows = np.concatenate([[row], near])
     names = data["class_names"]
+    name = markdown_text(names[data["labels"][row]])  # a class name is data: literal in Markdown
     st.caption(
-        f"Sample {int(data['indices'][row])} ({names[data['labels'][row]]}) and its 8 nearest "
-        "neighbours by cosine similarity of h_θ features"
+        f"Sample {int(data['indices'][row])} ({name}) and its 8 nearest neighbours by cosine "
+        "similarity of h_θ features"
     )
     samples = split_images(run, split)
     if samples.modality != "image":
@@ -135,7 +137,7 @@ def main() -> None:
         root = loaders.runs_root(
             st.text_input("Run store", key=Keys.RUNS_ROOT, placeholder="$SSLCORE_RUNS or ./runs")
         )
-    runs = [r for r in reversed(RunStore(root).list()) if r.checkpoints() and not run_is_active(r)]
+    runs = [r for r in loaders.readable_runs(root) if r.checkpoints() and not run_is_active(r)]
     if not runs:
         st.info(
             f"No finished run with checkpoints in {root.resolve()} yet: start one on the Train "

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, share
 from dashboard.state import Keys, keep_valid
 from sslcore import viz_landscape
 from sslcore.errors import DataError, SslcoreError
@@ -32,10 +32,9 @@ from sslcore.landscape.descent import (
 )
 from sslcore.landscape.dog_vs_cat import make_dog_vs_cat
 from sslcore.landscape.runs import PLANES, landscapes, run_landscape, save_landscape
-from sslcore.landscape.surfaces import SURFACES, Surface, make_surface
-from sslcore.runs import RunStore
+from sslcore.landscape.surfaces import Surface, make_surface
 
-PROBLEMS = ["dog_vs_cat", *SURFACES]
+PROBLEMS = share.choices(Keys.GD_PROBLEM)  # the widgets' ranges: share's key table
 CHART = {"displayModeBar": False}
 RESOLUTIONS = [5, 11, 21, 31, 51]
 
@@ -55,7 +54,7 @@ def settings() -> tuple[str, float, str, float, float, int, tuple[float, float],
         problem = st.selectbox("Problem", PROBLEMS, key=Keys.GD_PROBLEM)
         kappa = st.select_slider(
             "Condition number κ (quadratic)",
-            [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0],
+            share.choices(Keys.GD_KAPPA),
             key=Keys.GD_KAPPA,
             disabled=problem != "quadratic",
         )
@@ -66,10 +65,16 @@ def settings() -> tuple[str, float, str, float, float, int, tuple[float, float],
     with middle:
         keep_valid(Keys.GD_OPTIMIZER, list(OPTIMIZERS))
         optimizer = st.selectbox("Optimiser", OPTIMIZERS, key=Keys.GD_OPTIMIZER)
-        lr = st.number_input("Step size α", min_value=0.0, step=0.01, format="%.5g", key=Keys.GD_LR)
-        beta = st.slider("Momentum β (β₁ for Adam)", 0.0, 0.99, step=0.01, key=Keys.GD_MOMENTUM)
+        low, high = share.bounds(Keys.GD_LR)
+        lr = st.number_input("Step size α", low, high, step=0.01, format="%.5g", key=Keys.GD_LR)
+        beta = st.slider(
+            "Momentum β (β₁ for Adam)",
+            *share.bounds(Keys.GD_MOMENTUM),
+            step=0.01,
+            key=Keys.GD_MOMENTUM,
+        )
     with right:
-        steps = st.slider("Steps", 1, 1000, key=Keys.GD_STEPS)
+        steps = st.slider("Steps", *share.bounds(Keys.GD_STEPS), key=Keys.GD_STEPS)
         a, b = st.columns(2)
         x = a.number_input("Start θ₁", step=0.1, format="%.3f", key=Keys.GD_START_X)
         y = b.number_input("Start θ₂", step=0.1, format="%.3f", key=Keys.GD_START_Y)
@@ -133,7 +138,7 @@ def real_runs() -> None:
         root = loaders.runs_root(
             st.text_input("Run store", key=Keys.RUNS_ROOT, placeholder="$SSLCORE_RUNS or ./runs")
         )
-    runs = [r for r in reversed(RunStore(root).list()) if r.checkpoints() and not run_is_active(r)]
+    runs = [r for r in loaders.readable_runs(root) if r.checkpoints() and not run_is_active(r)]
     if not runs:
         st.info(f"No finished run with checkpoints in {root.resolve()} yet (see the Train page).")
         return

@@ -13,10 +13,11 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import share
 from dashboard.state import Keys
 from sslcore import info_nce_records, ops, viz_info_nce
 
-TEMPERATURES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
+TEMPERATURES = share.choices(Keys.LOSS_TEMPERATURE)  # the widgets' ranges: share's key table
 FORMS = {"ntxent": "NT-Xent (SimCLR): 2N rows", "clip": "CLIP: z_a against z_b, both ways"}
 LIVE_NS = [256, 512, 1024, 2048, 4096]
 LIVE_D = 128
@@ -28,20 +29,23 @@ def small_batch() -> None:
     """Controls, metrics, the similarity heatmap and the per-row losses of a small batch."""
     controls, main = st.columns([1, 3], gap="large")
     with controls:
-        n = st.slider("Pairs N", 2, 64, key=Keys.LOSS_N)
-        d = st.slider("Dimension D", 2, 256, key=Keys.LOSS_D)
+        n = st.slider("Pairs N", *share.bounds(Keys.LOSS_N), key=Keys.LOSS_N)
+        d = st.slider("Dimension D", *share.bounds(Keys.LOSS_D), key=Keys.LOSS_D)
         temperature = st.select_slider("Temperature τ", TEMPERATURES, key=Keys.LOSS_TEMPERATURE)
-        form = st.selectbox("Form", list(FORMS), format_func=FORMS.get, key=Keys.LOSS_FORM)
+        form = st.selectbox(
+            "Form", share.choices(Keys.LOSS_FORM), format_func=FORMS.get, key=Keys.LOSS_FORM
+        )
         alignment = st.slider(
             "Alignment of each pair's views",
-            0.0,
-            1.0,
+            *share.bounds(Keys.LOSS_ALIGNMENT),
             step=0.05,
             key=Keys.LOSS_ALIGNMENT,
             help="0: the two views are independent random embeddings; 1: they are identical. "
             "z_b = normalize(alignment·z_a + (1 − alignment)·noise).",
         )
-        seed = int(st.number_input("Seed", 0, 2**31 - 1, step=1, key=Keys.LOSS_SEED))
+        seed = int(
+            st.number_input("Seed", *share.bounds(Keys.LOSS_SEED), step=1, key=Keys.LOSS_SEED)
+        )
 
     z_a, z_b = viz_info_nce.aligned_pairs(n, d, alignment, seed)  # (N, D) each, unit rows
     kernel = ops.info_nce(z_a, z_b, temperature, form=form, details=True)

@@ -92,7 +92,11 @@ def workflow() -> None:
 def default_run(root: str) -> None:
     """A one-click default run when the store is empty, and its progress while it trains."""
     store = RunStore(root)
-    runs = store.list()
+    listing = store.listing()
+    runs = listing.readable
+    if not runs and listing.unreadable:  # never offer a default run over a store it cannot read
+        loaders.show_unreadable(listing.unreadable)
+        return
     if not runs:
         st.info("No run yet: the default one (contrastive on shapes) takes a few minutes on CPU.")
         if st.button("Start the default run", type="primary", key="paradigms.start"):

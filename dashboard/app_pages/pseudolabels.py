@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 import torch
 
-from dashboard import loaders
+from dashboard import loaders, share
 from dashboard.state import Keys, keep_valid
 from sslcore import viz_pretext, viz_pretext_vectors
 from sslcore.data import Dataset, dataset_names
@@ -23,7 +23,7 @@ from sslcore.pretext import PretextTask, make_task, task_class
 from sslcore.pretext_predictions import PretextModel, predictions, pretext_outputs
 from sslcore.runs import Run, RunStore
 
-BATCH_MIN, BATCH_MAX = 4, 16
+BATCH_MIN, BATCH_MAX = share.bounds(Keys.PSEUDO_BATCH)  # the widgets' ranges: share's table
 CHART = {"displayModeBar": False}
 
 
@@ -35,11 +35,8 @@ def reseed() -> None:
 def trained_runs(store: RunStore, data: str, task: str) -> list[Run]:
     """The store's runs of `task` on `data` that have a checkpoint, newest first."""
     found = []
-    for run in reversed(store.list()):
-        try:
-            config = run.config
-        except SslcoreError:  # an unreadable run folder is not offered
-            continue
+    for run in loaders.readable_runs(store.root):  # the unreadable ones listed with why
+        config = run.config
         if config.data == data and config.task == task and run.checkpoints():
             found.append(run)
     return found
@@ -121,10 +118,17 @@ def main() -> None:
             format_func=lambda n: f"{n} (unavailable)" if n in broken else n,
         )
         count = st.slider("Samples", BATCH_MIN, BATCH_MAX, key=Keys.PSEUDO_BATCH)
-        seed = int(st.number_input("Seed", 0, 2**31 - 1, step=1, key=Keys.PSEUDO_SEED))
+        seed = int(
+            st.number_input("Seed", *share.bounds(Keys.PSEUDO_SEED), step=1, key=Keys.PSEUDO_SEED)
+        )
         st.button("Reseed", key=Keys.PSEUDO_RESEED, on_click=reseed, width="stretch")
         sample_seed = int(
-            st.number_input("Sample seed", 0, 2**31 - 1, step=1, key=Keys.PSEUDO_SAMPLE_SEED)
+            st.number_input(
+                "Sample seed",
+                *share.bounds(Keys.PSEUDO_SAMPLE_SEED),
+                step=1,
+                key=Keys.PSEUDO_SAMPLE_SEED,
+            )
         )
 
     if task_name in broken:

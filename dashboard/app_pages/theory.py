@@ -16,7 +16,7 @@ from sslcore import viz_transfer
 from sslcore.errors import SslcoreError
 from sslcore.eval.transfer import compare_runs, pooled_correlation, transfer_table
 from sslcore.jobs import run_is_active
-from sslcore.runs import Run, RunStore
+from sslcore.runs import Run
 
 CHART = {"displayModeBar": False}
 EXPLAINED = (
@@ -48,8 +48,7 @@ def main() -> None:
         root = loaders.runs_root(
             st.text_input("Run store", key=Keys.RUNS_ROOT, placeholder="$SSLCORE_RUNS or ./runs")
         )
-    store = RunStore(root)
-    runs = [r for r in reversed(store.list()) if r.checkpoints() and not run_is_active(r)]
+    runs = [r for r in loaders.readable_runs(root) if r.checkpoints() and not run_is_active(r)]
     if not runs:
         st.info(
             f"No finished run with checkpoints in {root.resolve()} yet: start one on the Train "

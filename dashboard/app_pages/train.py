@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, share
 from dashboard.state import Keys, keep_valid
 from sslcore import jobs, viz_runs
 from sslcore.bundles import export_run
@@ -22,12 +22,13 @@ from sslcore.config import PretrainConfig
 from sslcore.data import dataset_names
 from sslcore.errors import SslcoreError
 from sslcore.report import build_report
-from sslcore.runs import Run, RunStore
+from sslcore.runs import Run, RunStore, UnreadableRun
 from sslcore.train.adapt import ADAPT_MODES
+from sslcore.viz_html import markdown_text
 
 REFRESH_S = 2.0  # seconds between redraws of a running run's curves
-SHAPES_N = [500, 1000, 2000, 4000, 10_000]
-BATCHES = [8, 16, 32, 64, 128, 256]
+SHAPES_N = share.choices(Keys.TRAIN_SHAPES_N)  # the widgets' ranges: share's key table
+BATCHES = share.choices(Keys.TRAIN_BATCH)
 FRACTIONS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
 CHART = {"displayModeBar": False}
 
@@ -51,13 +52,19 @@ def start_form(store: RunStore) -> None:
             format_func=lambda n: f"{n} (unavailable)" if n in broken else n,
         )
     with middle:
-        steps = st.number_input("Steps", 1, 1_000_000, step=50, key=Keys.TRAIN_STEPS)
+        steps = st.number_input(
+            "Steps", *share.bounds(Keys.TRAIN_STEPS), step=50, key=Keys.TRAIN_STEPS
+        )
         batch = st.select_slider("Batch size", BATCHES, key=Keys.TRAIN_BATCH)
         lr = st.number_input(
-            "Peak learning rate", 1e-5, 1.0, step=1e-4, format="%.4g", key=Keys.TRAIN_LR
+            "Peak learning rate",
+            *share.bounds(Keys.TRAIN_LR),
+            step=1e-4,
+            format="%.4g",
+            key=Keys.TRAIN_LR,
         )
     with right:
-        seed = st.number_input("Seed", 0, 2**31 - 1, step=1, key=Keys.TRAIN_SEED)
+        seed = st.number_input("Seed", *share.bounds(Keys.TRAIN_SEED), step=1, key=Keys.TRAIN_SEED)
         with st.expander("More settings"):
             width = st.number_input("Encoder width (0: default)", 0, 1024, key=Keys.TRAIN_WIDTH)
             eval_every = st.number_input("Evaluate every", 1, 100_000, key=Keys.TRAIN_EVAL_EVERY)
@@ -90,27 +97,39 @@ def start_form(store: RunStore) -> None:
     st.success(f"Started {run.id}: its log is {run.path / jobs.LOG_NAME}.")
 
 
+def unreadable_row(bad: UnreadableRun) -> dict[str, object]:
+    """The table row of a run that cannot be read: its id and "unreadable: <reason>"."""
+    row: dict[str, object] = {"run": bad.id, "task": None, "data": None}
+    row["state"] = f"unreadable: {bad.reason}"
+    return row | {"steps done": None, "steps": None, "last loss": None}
+
+
 def runs_table(root: str) -> None:
-    """One row per run, newest first, read afresh (a fragment, redrawn while a run is active)."""
-    rows = [viz_runs.run_row(r) for r in reversed(RunStore(root).list())]
-    st.dataframe(rows, hide_index=True)
+    """One row per run, newest first, read afresh (a fragment, redrawn while a run is active).
+
+    A run some record of which cannot be read is listed as "unreadable: <reason>".
+    """
+    listing = RunStore(root).listing()
+    rows = [viz_runs.run_row(r) for r in listing.readable]
+    rows += [unreadable_row(bad) for bad in listing.unreadable]
+    st.dataframe(sorted(rows, key=lambda r: str(r["run"]), reverse=True), hide_index=True)
 
 
 def live_training(root: str, run_id: str, was_active: bool) -> None:
     """State, progress and curves of a run, read afresh from its folder (a fragment)."""
-    run = RunStore(root).open(run_id)
-    active = jobs.run_is_active(run)
-    if was_active and not active:
-        st.rerun()  # it ended: redraw the whole page (table, buttons)
-    status = run.status()
     try:
-        config, metrics = run.config, run.metrics()
-    except SslcoreError as exc:
+        run = RunStore(root).open(run_id)
+        active = jobs.run_is_active(run)
+        if was_active and not active:
+            st.rerun()  # it ended: redraw the whole page (table, buttons)
+        status, config, metrics = run.status(), run.config, run.metrics()
+    except SslcoreError as exc:  # changed since it was listed: unreadable, or gone
         st.error(f"Run {run_id} cannot be read: {exc}")
         return
     done = int(metrics[-1]["step"]) if metrics else 0
     state = jobs.run_state(run)
-    message = f" · {status.get('message')}" if status.get("message") else ""
+    message = status.get("message")  # the run's own text (an imported run's: someone else's)
+    message = f" · {markdown_text(message, limit=300)}" if message else ""
     st.markdown(f"**{state}** · step {done:,} of {config.steps:,}{message}")
     st.progress(min(1.0, done / config.steps))
     if not metrics:
@@ -148,8 +167,12 @@ def run_actions(store: RunStore, run: Run, active: bool) -> None:
     ):
         try:
             jobs.resume(run, store, steps=run.config.steps + more if more else None)
-        except jobs.JobError as exc:
-            st.warning(str(exc))
+        except jobs.JobError as exc:  # running, or written by another process (a CLI resume)
+            st.warning(f"Not resumed: {exc}")
+            return
+        except SslcoreError as exc:  # its records became unreadable
+            st.error(f"Not resumed: {exc}")
+            return
         st.rerun()
     if refresh.button("Refresh", key=Keys.TRAIN_REFRESH, width="stretch"):
         st.rerun()
@@ -274,12 +297,16 @@ def main() -> None:
     start_form(store)
 
     st.subheader("Runs")
-    runs = list(reversed(store.list()))  # newest first
-    if not runs:
+    listing = store.listing()
+    if not listing.readable and not listing.unreadable:
         st.info(f"No runs in {root.resolve()} yet.")
         return
+    runs = list(reversed(listing.readable))  # newest first; the unreadable ones not offered
     busy = any(jobs.run_is_active(r) for r in runs)
     st.fragment(runs_table, run_every=REFRESH_S if busy else None)(str(store.root))
+    if not runs:
+        st.info("No run here can be read: the table says why, run by run.")
+        return
     ids = [r.id for r in runs]
     keep_valid(Keys.TRAIN_RUN, ids)
     run_id = st.selectbox("Run", ids, key=Keys.TRAIN_RUN)

@@ -11,18 +11,18 @@ from typing import Any
 import streamlit as st
 import torch
 
-from dashboard import loaders
+from dashboard import loaders, share
 from dashboard.state import CUSTOM, RECIPE_FIELDS, VIEW_PRESETS, Keys, preset_values
 from sslcore import viz
 from sslcore.augment import ViewSpec
 from sslcore.augment.timing import time_contenders
 from sslcore.data import dataset_names
 
-SIZES = [16, 24, 32, 48, 64]
+SIZES = share.choices(Keys.VIEWS_SIZE)  # the widgets' ranges: share's key table
 TIME_BATCHES = [16, 64, 256]
 TIME_REPEATS = 3
 TILE = 120  # pixels a side of each image in the figure
-SIGMA_MIN = 0.1  # the low end of the blur sigma range (SimCLR's and BYOL's)
+SIGMA_MIN = share.bounds(Keys.VIEWS_BLUR_SIGMA_MAX)[0]  # blur sigma's low end (SimCLR's, BYOL's)
 
 
 def apply_preset() -> None:
@@ -64,9 +64,9 @@ def recipe_specs(size: int, preset: str, views: int) -> tuple[ViewSpec, ...]:
     return tuple(first if j % 2 == 0 else second for j in range(views))
 
 
-def slider(label: str, low: float, high: float, step: float, key: str) -> None:
-    """A recipe slider: moving it makes the recipe custom."""
-    st.slider(label, low, high, step=step, key=key, on_change=to_custom)
+def slider(label: str, step: float, key: str) -> None:
+    """A recipe slider, over its range in the share table: moving it makes the recipe custom."""
+    st.slider(label, *share.bounds(key), step=step, key=key, on_change=to_custom)
 
 
 def table_rows(rows: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
@@ -114,37 +114,38 @@ if vector:
 controls, main = st.columns([1, 3], gap="large")
 
 with controls:
-    name = st.selectbox("Dataset", list(loaders.VIEW_SOURCES), key=Keys.VIEWS_DATASET)
-    count = st.slider("Source images", 1, 16, key=Keys.VIEWS_COUNT)
-    views = st.slider("Views per image", 2, 4, key=Keys.VIEWS_PER_IMAGE)
+    name = st.selectbox("Dataset", share.choices(Keys.VIEWS_DATASET), key=Keys.VIEWS_DATASET)
+    count = st.slider("Source images", *share.bounds(Keys.VIEWS_COUNT), key=Keys.VIEWS_COUNT)
+    views = st.slider(
+        "Views per image", *share.bounds(Keys.VIEWS_PER_IMAGE), key=Keys.VIEWS_PER_IMAGE
+    )
     preset = st.selectbox(
-        "Recipe", [*VIEW_PRESETS, CUSTOM], key=Keys.VIEWS_PRESET, on_change=apply_preset
+        "Recipe", share.choices(Keys.VIEWS_PRESET), key=Keys.VIEWS_PRESET, on_change=apply_preset
     )
     size = st.select_slider("Output size", SIZES, key=Keys.VIEWS_SIZE)
-    seed = int(st.number_input("Seed", 0, 2**31 - 1, step=1, key=Keys.VIEWS_SEED))
+    seed = int(st.number_input("Seed", *share.bounds(Keys.VIEWS_SEED), step=1, key=Keys.VIEWS_SEED))
     st.button("Regenerate", key=Keys.VIEWS_REGENERATE, on_click=regenerate, width="stretch")
 
     with st.expander("Recipe strengths and probabilities", expanded=True):
-        slider("Crop scale min", 0.01, 1.0, 0.01, Keys.VIEWS_SCALE_MIN)
-        slider("Crop scale max", 0.01, 1.0, 0.01, Keys.VIEWS_SCALE_MAX)
-        slider("Flip p", 0.0, 1.0, 0.05, Keys.VIEWS_FLIP_P)
-        slider("Jitter p", 0.0, 1.0, 0.05, Keys.VIEWS_JITTER_P)
-        slider("Brightness", 0.0, 1.5, 0.05, Keys.VIEWS_BRIGHTNESS)
-        slider("Contrast", 0.0, 1.5, 0.05, Keys.VIEWS_CONTRAST)
-        slider("Saturation", 0.0, 1.5, 0.05, Keys.VIEWS_SATURATION)
-        slider("Hue", 0.0, 0.5, 0.01, Keys.VIEWS_HUE)
-        slider("Grayscale p", 0.0, 1.0, 0.05, Keys.VIEWS_GRAYSCALE_P)
-        slider("Blur p", 0.0, 1.0, 0.05, Keys.VIEWS_BLUR_P)
-        slider("Blur sigma max", SIGMA_MIN, 5.0, 0.1, Keys.VIEWS_BLUR_SIGMA_MAX)
+        slider("Crop scale min", 0.01, Keys.VIEWS_SCALE_MIN)
+        slider("Crop scale max", 0.01, Keys.VIEWS_SCALE_MAX)
+        slider("Flip p", 0.05, Keys.VIEWS_FLIP_P)
+        slider("Jitter p", 0.05, Keys.VIEWS_JITTER_P)
+        slider("Brightness", 0.05, Keys.VIEWS_BRIGHTNESS)
+        slider("Contrast", 0.05, Keys.VIEWS_CONTRAST)
+        slider("Saturation", 0.05, Keys.VIEWS_SATURATION)
+        slider("Hue", 0.01, Keys.VIEWS_HUE)
+        slider("Grayscale p", 0.05, Keys.VIEWS_GRAYSCALE_P)
+        slider("Blur p", 0.05, Keys.VIEWS_BLUR_P)
+        slider("Blur sigma max", 0.1, Keys.VIEWS_BLUR_SIGMA_MAX)
         st.number_input(
             "Blur kernel (taps, odd; 0 = 10 % of the side)",
-            0,
-            99,
+            *share.bounds(Keys.VIEWS_BLUR_KERNEL),
             step=1,
             key=Keys.VIEWS_BLUR_KERNEL,
             on_change=to_custom,
         )
-        slider("Solarize p", 0.0, 1.0, 0.05, Keys.VIEWS_SOLARIZE_P)
+        slider("Solarize p", 0.05, Keys.VIEWS_SOLARIZE_P)
         if preset == "BYOL":
             st.caption("BYOL's second view differs: blur p 0.1, solarize p 0.2 (even views).")
 

@@ -9,6 +9,7 @@ the same encoder from random initialisation, trained like ``finetune`` with the 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,17 @@ from sslcore.runs import Run, atomic_write_text
 from sslcore.train.pretrain import build
 
 __all__ = ["ADAPT_MODES", "adapt", "adapt_models", "sweep"]
+
+
+def _check_budget(steps: Any, epochs: Any, batch_size: Any, lr: Any, seed: Any) -> None:
+    """The training budget: a non-positive one would train nothing and record chance."""
+    for name, value in (("steps", steps), ("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr: expected a finite number > 0, got {lr!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
 
 
 def _check(mode: str, label_fraction: float) -> None:
@@ -150,6 +162,7 @@ def adapt_models(
         split; None for knn), ``train_loss``, ``seconds``, ``checkpoint_step``.
     """
     _check(mode, label_fraction)
+    _check_budget(steps, epochs, batch_size, lr, seed)
     if run is None and config is None:
         raise ValueError("config: needed when there is no run to adapt")
     config = config or run.config

@@ -9,6 +9,8 @@ exactly the steps it lost and its metrics continue as if it never stopped.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import time
@@ -28,7 +30,8 @@ from sslcore.errors import DataError, SslcoreError
 from sslcore.eval.probe import extract_features, knn_accuracy, linear_probe_accuracy
 from sslcore.models import make_encoder
 from sslcore.pretext import PretextTask, make_task
-from sslcore.runs import Run, RunStore
+from sslcore.runs import Run, RunStore, atomic_write_text
+from sslcore.train import attempt
 from sslcore.train.schedules import warmup_cosine
 
 __all__ = [
@@ -140,18 +143,26 @@ def pretrain(
 ) -> Run:
     """Pretrains an encoder on `config`'s pretext task; returns the run written into `store`.
 
+    The run's writer lock (``Run.lock``) is held throughout, so a second pretrain or resume of
+    the same run is refused while this one writes. A new run's data and task are built before
+    its folder is made, so a bad dataset or task leaves nothing behind.
+
     Args:
         config: the run's settings.
         store: the run store (default: ``RunStore()``, i.e. $SSLCORE_RUNS or ./runs).
-        resume: a run (or its id) to continue from its last checkpoint; its config must equal
-            `config`. Metrics after that checkpoint are dropped and redone identically.
+        resume: a run (or its id) to continue from its last loadable checkpoint; its config
+            must equal `config` except ``steps``, which may not go below the steps already
+            checkpointed (a larger value extends the run). Metrics after that checkpoint are
+            dropped and redone identically.
         progress: show a tqdm progress bar.
         should_stop: polled after every step; True cancels the run after a checkpoint.
 
     Raises:
         TrainingError: L_pre became NaN or infinite (the run is marked failed; the last good
             checkpoint stays).
-        SslcoreError: `resume` names a run whose config differs.
+        RunLocked: another process is writing `resume`.
+        SslcoreError: `resume` names a run whose config differs, or asks for fewer steps than
+            it has done; nothing in the run is changed.
     """
     store = store or RunStore()
     rank, world = rank_and_world()
@@ -160,32 +171,46 @@ def pretrain(
             f"batch_size: the global batch of {config.batch_size} does not split over {world} "
             f"ranks; use a multiple of {world}"
         )
-    run = _on_rank_zero(lambda: _open_run(store, config, resume))
-    if rank != 0:  # trains its shard in step with rank 0 and writes nothing
-        _train(run, config, False, should_stop)
-        return run
-    run.set_status("running", pid=os.getpid())
+    created = resume is None
+    setup = build(config) if created else None  # unknown data, a wrong task: no folder yet
+    with contextlib.ExitStack() as held:
+        run = _on_rank_zero(lambda: attempt.open_run(store, config, resume, held))
+        if rank != 0:  # trains its shard in step with rank 0 and writes nothing
+            setup = setup or build(config)
+            _train(run, config, setup, _start_from(run, setup, False)[0], False, should_stop)
+            return run
+        _write(run, config, created, setup, progress, should_stop)
+    return run
+
+
+def _write(
+    run: Run,
+    config: PretrainConfig,
+    created: bool,
+    setup: Setup | None,
+    progress: bool,
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    """Rank 0, lock held: prepares (nothing recorded if that fails), then trains and records."""
+    before = attempt.status_before(run)
     try:
-        _train(run, config, progress, should_stop)
+        setup = setup or build(config)
+        start, skipped = _start_from(run, setup, True)
+    except BaseException as error:
+        attempt.not_started(run, created, before, error)
+        raise
+    if run.config.to_dict() != config.to_dict():  # more steps: recorded once the resume is sure
+        atomic_write_text(run.path / "config.json", json.dumps(config.to_dict(), indent=2))
+    note = f"resumed from step {start}; set aside unloadable {', '.join(skipped)}"
+    run.set_status("running", note if skipped else "", pid=os.getpid())
+    try:
+        _train(run, config, setup, start, progress, should_stop)
     except KeyboardInterrupt:
-        run.set_status("cancelled", "interrupted")
+        attempt.ended(run, created, "cancelled", "interrupted")
         raise
     except Exception as error:
-        run.set_status("failed", f"{type(error).__name__}: {error}")
+        attempt.ended(run, created, "failed", f"{type(error).__name__}: {error}")
         raise
-    return run
-
-
-def _open_run(store: RunStore, config: PretrainConfig, resume: Run | str | None) -> Run:
-    """The run to train: `resume` (whose config must equal `config`) or a new one."""
-    if resume is None:
-        return store.create(config)
-    run = resume if isinstance(resume, Run) else store.open(resume)
-    saved = run.config.to_dict()
-    if saved != config.to_dict():
-        diff = {k: (saved[k], v) for k, v in config.to_dict().items() if saved.get(k) != v}
-        raise SslcoreError(f"resume: run {run.id} was made with another config: {diff}")
-    return run
 
 
 def _on_rank_zero(make: Callable[[], Run]) -> Run:
@@ -264,17 +289,43 @@ def _stop_everywhere(stop: bool) -> bool:
     return bool(flag.item())
 
 
+def _start_from(run: Run, setup: Setup, writer: bool) -> tuple[int, list[str]]:
+    """Restores `setup` from the newest checkpoint that loads; its step (0: none), names skipped.
+
+    A truncated or foreign last checkpoint (a full disk, a bad copy) is skipped for the one
+    before it; the writer sets the skipped files aside (``.step-….pt.corrupt``, out of
+    ``checkpoints()``) and drops the metrics after the step resumed from, which are redone.
+    When checkpoints exist but none loads, a DataError: never silently back to step 0.
+    """
+    points = run.checkpoints()
+    skipped: list[tuple[Path, str]] = []
+    start = None
+    for step, path in reversed(points):
+        try:
+            start = _restore(setup, run.load_checkpoint(step))
+            break
+        except (DataError, KeyError, RuntimeError, TypeError, ValueError) as error:
+            skipped.append((path, str(error)))
+    if start is None and points:
+        raise DataError(f"run {run.id}: no checkpoint can be loaded; the last: {skipped[0][1]}")
+    if writer:
+        for path, _ in skipped:
+            path.rename(path.with_name(f".{path.name}.corrupt"))
+        run.truncate_metrics(start or 0)
+    return start or 0, [path.name for path, _ in skipped]
+
+
 def _train(
-    run: Run, config: PretrainConfig, progress: bool, should_stop: Callable[[], bool] | None
+    run: Run,
+    config: PretrainConfig,
+    setup: Setup,
+    start: int,
+    progress: bool,
+    should_stop: Callable[[], bool] | None,
 ) -> None:
+    """The loop from step `start` (restored into `setup`) to ``config.steps``."""
     rank, world = rank_and_world()
     writer = rank == 0  # metrics, checkpoints and the summary: rank 0 only
-    setup = build(config)
-    start = 0
-    if run.checkpoints():
-        start = _restore(setup, run.load_checkpoint())
-    if writer:
-        run.truncate_metrics(start)
     source, task = setup.split.source, setup.task
     model = PretextModel(task, setup.encoder, setup.head)
     if world > 1:

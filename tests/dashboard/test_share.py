@@ -61,7 +61,8 @@ def test_malformed_and_unknown_parameters_fall_back_with_a_notice():
 def test_a_value_the_page_cannot_show_is_named():
     at = app(dataset="no-such-dataset")
     assert not at.exception
-    assert any("not available" in t.value for t in at.toast)
+    assert any("dataset='no-such-dataset'" in t.value for t in at.toast)
+    assert at.session_state["data.dataset"] == DEFAULTS["data.dataset"]
 
 
 def test_a_widget_change_is_not_undone_by_the_url_and_lands_in_it():
