@@ -30,8 +30,10 @@ from sslcore.data.shapes import (
 )
 from sslcore.data.splits import (
     LABEL_FRACTIONS,
+    InDomainSplit,
     SourceTargetSplit,
     label_subset,
+    split_in_domain,
     split_source_target,
 )
 from sslcore.data.tables import load_csv
@@ -42,6 +44,7 @@ __all__ = [
     "MODALITIES",
     "SHAPE_NAMES",
     "Dataset",
+    "InDomainSplit",
     "ShapeParams",
     "SourceTargetSplit",
     "dataset_names",
@@ -59,6 +62,7 @@ __all__ = [
     "render_shapes",
     "sample_shape_params",
     "shape_coverage",
+    "split_in_domain",
     "split_source_target",
     "validate_options",
 ]

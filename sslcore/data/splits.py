@@ -1,5 +1,10 @@
 """Splits of the self-supervised setting: unlabeled source, labeled target, few-label subsets.
 
+Two protocols: *transfer* (``split_source_target``: pretrain on a source part, adapt on a
+disjoint labeled target) and *in-domain*, the standard SSL protocol (``split_in_domain``:
+pretrain on the train split without its labels, draw the few labels from that same split, test
+on a fixed held-out split).
+
 All splits are stratified per class and seeded. They are drawn per class from one seeded
 permutation, which scikit-learn's stratified splitters do not guarantee for tiny classes (they
 require two samples per class) and which makes few-label subsets nested.
@@ -16,7 +21,15 @@ import numpy as np
 
 from sslcore.data.dataset import Dataset
 
-__all__ = ["LABEL_FRACTIONS", "SourceTargetSplit", "label_subset", "split_source_target"]
+__all__ = [
+    "LABEL_FRACTIONS",
+    "InDomainSplit",
+    "SourceTargetSplit",
+    "label_indices",
+    "label_subset",
+    "split_in_domain",
+    "split_source_target",
+]
 
 LABEL_FRACTIONS: tuple[float, ...] = (0.01, 0.1, 1.0)
 
@@ -43,6 +56,23 @@ class SourceTargetSplit:
             name: getattr(self, name).describe()
             for name in ("source", "target_train", "target_test")
         }
+
+
+@dataclass
+class InDomainSplit:
+    """The in-domain protocol's two parts of one dataset.
+
+    Attributes:
+        train: Pretrained on without its labels; the few-label subsets are drawn from it.
+        test: Held out, fixed for every draw and seed: the reported accuracy.
+    """
+
+    train: Dataset
+    test: Dataset
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able summary: each part's :meth:`Dataset.describe`, keyed by part name."""
+        return {"train": self.train.describe(), "test": self.test.describe()}
 
 
 def _check_fraction(value: Any, name: str, *, closed_right: bool) -> float:
@@ -112,25 +142,72 @@ def split_source_target(
     return SourceTargetSplit(**subsets)
 
 
-def label_subset(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
-    """A stratified few-label subset: ``max(1, round(fraction * n))`` samples of every class.
+def _largest_remainders(sizes: np.ndarray, total: int) -> list[int]:
+    """Shares `total` among classes of `sizes` in proportion (Hamilton's method, stable ties)."""
+    exact = sizes * total / max(int(sizes.sum()), 1)
+    shares = np.floor(exact).astype(np.int64)
+    leftover = total - int(shares.sum())
+    order = np.argsort(-(exact - shares), kind="stable")  # largest remainder first
+    shares[order[:leftover]] += 1
+    return [int(k) for k in np.minimum(shares, sizes)]
 
-    Every class present in ``data`` keeps at least one sample. For one seed the subsets are
-    nested: each class's samples are taken from the front of one seeded order, so the 1 % subset
-    lies inside the 10 % subset, which lies inside the full set.
+
+def split_in_domain(data: Dataset, test_fraction: float = 0.3, seed: int = 0) -> InDomainSplit:
+    """Splits ``data`` into a train split and a stratified held-out test split.
+
+    The test split holds ``ceil(test_fraction * N)`` samples, as scikit-learn's
+    ``train_test_split`` (digits at 0.3: 1,257 train / 540 test), shared among the classes in
+    proportion to their sizes (largest remainders get the leftover samples). The parts are
+    disjoint, cover ``data``, keep its order, and depend only on ``seed``.
+
+    Raises:
+        ValueError: A fraction outside ``(0, 1)``, or a part that would be empty.
+    """
+    test_fraction = _check_fraction(test_fraction, "test_fraction", closed_right=False)
+    orders = _class_orders(data.y.numpy(), seed)
+    sizes = np.array([len(order) for order in orders], dtype=np.int64)
+    n_test = _largest_remainders(sizes, math.ceil(test_fraction * int(sizes.sum())))
+    train = [order[k:] for order, k in zip(orders, n_test, strict=True)]
+    test = [order[:k] for order, k in zip(orders, n_test, strict=True)]
+    parts = {}
+    for name, chunks in (("train", train), ("test", test)):
+        idx = np.sort(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.int64)
+        if idx.size == 0:
+            raise ValueError(
+                f"split_in_domain: {name} of {data.name!r} would be empty ({len(data)} samples, "
+                f"test_fraction={test_fraction}); use more data or another fraction"
+            )
+        parts[name] = data.subset(idx, name=f"{data.name}/{name}")
+    return InDomainSplit(**parts)
+
+
+def label_indices(y: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a stratified few-label draw: ``max(1, round(fraction * n))`` per class.
+
+    Every class present keeps at least one sample. For one seed the draws are nested: each
+    class's samples are taken from the front of one seeded order, so the 1 % draw lies inside the
+    10 % draw, which lies inside the full set; another seed is another draw.
 
     Args:
-        data: The labeled (target train) dataset.
+        y: ``(N,)`` labels.
+        fraction: Share of labels kept, in ``(0, 1]``.
+        seed: Seed of the order in which samples are kept.
+    """
+    fraction = _check_fraction(fraction, "fraction", closed_right=True)
+    keep = [order[: max(1, _round(fraction * len(order)))] for order in _class_orders(y, seed)]
+    return np.sort(np.concatenate(keep)) if keep else np.empty(0, dtype=np.int64)
+
+
+def label_subset(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
+    """A stratified few-label subset of ``data``: the samples of ``label_indices``.
+
+    Args:
+        data: The labeled (target train, or in-domain train) dataset.
         fraction: Share of labels kept, in ``(0, 1]``.
         seed: Seed of the order in which samples are kept.
 
     Returns:
         The subset, in ``data``'s order, named ``"<name>/<percent>% labels"``.
     """
-    fraction = _check_fraction(fraction, "fraction", closed_right=True)
-    keep = [
-        order[: max(1, _round(fraction * len(order)))]
-        for order in _class_orders(data.y.numpy(), seed)
-    ]
-    idx = np.sort(np.concatenate(keep)) if keep else np.empty(0, dtype=np.int64)
-    return data.subset(idx, name=f"{data.name}/{fraction * 100:g}% labels")
+    idx = label_indices(data.y.numpy(), fraction, seed)
+    return data.subset(idx, name=f"{data.name}/{float(fraction) * 100:g}% labels")
