@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,16 +122,18 @@ def check_json_sizes(folder: Path, source: str) -> None:
 class StagedRun(Run):
     """A run folder being imported: ``check`` validates its metrics without keeping them.
 
-    ``Run.metrics`` returns every record at once (what the Train page plots), about ten times
-    the file's size in memory; here each line is capped, parsed, validated by the same
-    ``run_records.metrics_record`` and dropped, so checking a bundle's metrics takes one line's
-    memory whatever their number.
+    Each line is also capped (length, nesting, count: someone else's file), parsed, validated by
+    the same ``run_records.metrics_record`` and dropped, so checking a bundle's metrics takes one
+    line's memory whatever their number.
     """
 
-    def metrics(self) -> list[dict[str, Any]]:
-        """Validates every complete metrics line (as ``Run.metrics`` reads them); returns []."""
+    def iter_metrics(self) -> Iterator[dict[str, Any]]:
+        """Validates every complete metrics line with the import's caps; yields nothing.
+
+        Lines are read as ``Run.iter_metrics`` reads them, all before this returns.
+        """
         if not self.metrics_path.exists():
-            return []
+            return iter(())
         with open(self.metrics_path, "rb") as f:
             for number, line in enumerate(iter(lambda: f.readline(MAX_LINE + 1), b""), 1):
                 where = f"run {self.id}: metrics.jsonl line {number}"
@@ -147,7 +150,7 @@ class StagedRun(Run):
                 except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
                     raise BundleError(f"{where} is corrupt: {line[:80]!r}") from None
                 run_records.metrics_record(value, where)
-        return []
+        return iter(())
 
 
 # ---- config, checkpoint, status --------------------------------------------------------------

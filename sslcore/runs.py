@@ -197,7 +197,8 @@ class Run:
         _ = self.config
         self.status()
         self.summary()
-        self.metrics()
+        for _ in self.iter_metrics():  # validated line by line, none kept
+            pass
         self._check_checkpoint_names()
         for name, validate in TABLES.items():
             self._record(name, validate)
@@ -235,30 +236,35 @@ class Run:
             f.flush()
 
     def metrics(self) -> list[dict[str, Any]]:
-        """Every complete metrics line, in order.
+        """Every complete metrics line, in order (see `iter_metrics`)."""
+        return list(self.iter_metrics())
+
+    def iter_metrics(self) -> Iterator[dict[str, Any]]:
+        """Every complete metrics line, in order, read one line at a time.
 
         An unfinished last line (a kill mid-write) is left out; a corrupt line elsewhere, or one
         that is not a record (an object with an integer ``step`` and numbers), is a DataError
-        naming it.
+        naming it. ``check`` streams through it, so listing a store holds one line per run.
         """
         if not self.metrics_path.exists():
-            return []
+            return
         try:
-            text = self.metrics_path.read_text(encoding="utf-8")
+            with open(self.metrics_path, encoding="utf-8", newline="\n") as f:
+                for number, line in enumerate(f, 1):
+                    if not line.endswith("\n"):
+                        return  # text after the last newline is unfinished
+                    if not line.strip():
+                        continue
+                    where = f"run {self.id}: metrics.jsonl line {number}"
+                    try:
+                        value = json.loads(line)
+                    except (ValueError, RecursionError):
+                        raise DataError(f"{where} is corrupt: {line[:80]!r}") from None
+                    yield run_records.metrics_record(value, where)
+        except DataError:
+            raise
         except (OSError, ValueError) as error:  # a folder, binary bytes
             raise DataError(f"run {self.id}: metrics.jsonl cannot be read ({error})") from None
-        complete = text.split("\n")[:-1]  # text after the last newline is unfinished
-        records = []
-        for number, line in enumerate(complete, 1):
-            if not line.strip():
-                continue
-            where = f"run {self.id}: metrics.jsonl line {number}"
-            try:
-                value = json.loads(line)
-            except (ValueError, RecursionError):
-                raise DataError(f"{where} is corrupt: {line[:80]!r}") from None
-            records.append(run_records.metrics_record(value, where))
-        return records
 
     def truncate_metrics(self, last_step: int) -> None:
         """Keeps the metrics of steps ≤ `last_step`.

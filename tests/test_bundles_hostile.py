@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from sslcore.bundle_checks import DATA_NOT_INCLUDED
+from sslcore.bundle_checks import DATA_NOT_INCLUDED, MAX_DEPTH, MAX_LINE
 from sslcore.bundles import BundleError, export_run, import_run
 from sslcore.cli import main
 from sslcore.data import load_dataset
@@ -70,6 +70,21 @@ def _refused(path, store_root, match):
 )
 def test_records_of_the_wrong_shape_never_land(bundle, tmp_path, change, match):
     _refused(rewrite(bundle, tmp_path / "bad.zip", change), tmp_path / "store", match)
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        (b'{"step": 1, "loss": ' + b" " * MAX_LINE + b"1}\n", "longer than"),
+        (b'{"step": 1, "x": ' + b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1) + b"}\n", "JSON"),
+    ],
+    ids=["long-line", "deep-line"],
+)
+def test_metrics_lines_get_the_import_caps(bundle, tmp_path, line, match):
+    """The import's own caps on metrics lines hold when Run.check reads them."""
+    _refused(
+        rewrite(bundle, tmp_path / "bad.zip", _set("metrics.jsonl", line)), tmp_path / "s", match
+    )
 
 
 def test_a_status_of_the_wrong_shape_is_one_line_on_the_cli(bundle, tmp_path, capsys):

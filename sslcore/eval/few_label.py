@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from sslcore.data.splits import label_indices
 from sslcore.eval._arrays import ArrayLike, as_labels, as_matrix, check_int
-from sslcore.eval.probe import knn_accuracy
+from sslcore.eval.probe import knn_accuracy, linear_probe_accuracy
 
 __all__ = ["CLASSIFIERS", "FewLabelResult", "few_label_accuracy", "paired_difference"]
 
@@ -86,21 +85,6 @@ class FewLabelResult:
         }
 
 
-def _linear_accuracy(
-    scaler: StandardScaler,
-    train: np.ndarray,
-    train_y: np.ndarray,
-    test: np.ndarray,
-    test_y: np.ndarray,
-) -> float:
-    """Logistic regression (C = 1) on the draw, features standardised by the whole train split."""
-    if len(np.unique(train_y)) < 2:  # one class: the classifier can only predict it
-        return float(np.mean(test_y == train_y[0]))
-    classifier = LogisticRegression(C=1.0, max_iter=1000)
-    classifier.fit(scaler.transform(train), train_y)
-    return float(classifier.score(scaler.transform(test), test_y))
-
-
 def few_label_accuracy(
     train: ArrayLike,
     train_y: ArrayLike,
@@ -146,7 +130,7 @@ def few_label_accuracy(
         idx = label_indices(train_y, fraction, seed + d)
         labels = len(idx)
         if classifier == "linear":
-            score = _linear_accuracy(scaler, train[idx], train_y[idx], test, test_y)
+            score = linear_probe_accuracy(train[idx], train_y[idx], test, test_y, scaler)
         else:
             score = knn_accuracy(train[idx], train_y[idx], test, test_y)
         accuracies.append(score)

@@ -42,10 +42,18 @@ def extract_features(
 
 
 def linear_probe_accuracy(
-    train: np.ndarray, train_y: np.ndarray, test: np.ndarray, test_y: np.ndarray
+    train: np.ndarray,
+    train_y: np.ndarray,
+    test: np.ndarray,
+    test_y: np.ndarray,
+    scaler: StandardScaler | None = None,
 ) -> float:
-    """Accuracy on (test, test_y) of a logistic regression fit on standardised train features."""
-    scaler = StandardScaler().fit(train)
+    """Accuracy on (test, test_y) of a logistic regression fit on standardised train features.
+
+    `scaler` (already fit, e.g. on a whole unlabeled split) standardises instead of one fit on
+    `train`, as the few-label protocol does.
+    """
+    scaler = StandardScaler().fit(train) if scaler is None else scaler
     classifier = LogisticRegression(max_iter=1000, C=1.0)
     if len(np.unique(train_y)) < 2:  # one class: the probe can only predict it
         return float(np.mean(test_y == train_y[0]))
