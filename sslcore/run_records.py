@@ -140,13 +140,18 @@ _ADAPT_OPTIONAL = {
 }
 
 
-def adapt_records(value: Any, where: str) -> list[dict[str, Any]]:
-    """adapt.json: a list of objects with ``mode``, ``label_fraction`` and ``accuracy``."""
+def _rows(value: Any, where: str, item: str, required: dict, optional: dict) -> list[Any]:
+    """A JSON list of objects, each checked with `required` and `optional` fields."""
     rows = _list(value, where)
     for i, row in enumerate(rows):
-        at = f"{where} record {i}"
-        _fields(_object(row, at), at, _ADAPT_REQUIRED, _ADAPT_OPTIONAL)
+        at = f"{where} {item} {i}"
+        _fields(_object(row, at), at, required, optional)
     return rows
+
+
+def adapt_records(value: Any, where: str) -> list[dict[str, Any]]:
+    """adapt.json: a list of objects with ``mode``, ``label_fraction`` and ``accuracy``."""
+    return _rows(value, where, "record", _ADAPT_REQUIRED, _ADAPT_OPTIONAL)
 
 
 _TRANSFER_REQUIRED = {
@@ -164,11 +169,7 @@ _TRANSFER_OPTIONAL = {
 
 def transfer_rows(value: Any, where: str) -> list[dict[str, Any]]:
     """transfer.json: a list of objects with ``step``, ``pretext_loss``, ``adapt_train_loss``."""
-    rows = _list(value, where)
-    for i, row in enumerate(rows):
-        at = f"{where} row {i}"
-        _fields(_object(row, at), at, _TRANSFER_REQUIRED, _TRANSFER_OPTIONAL)
-    return rows
+    return _rows(value, where, "row", _TRANSFER_REQUIRED, _TRANSFER_OPTIONAL)
 
 
 def _numbers(value: Any) -> bool:

@@ -15,6 +15,7 @@ that knows them:
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -29,7 +30,6 @@ _SCRIPT_ESCAPES = {
     0x2028: "\\u2028",
     0x2029: "\\u2029",
 }
-_PLOTLY_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
 
 
 def script_json(value: Any) -> str:
@@ -43,7 +43,7 @@ def script_json(value: Any) -> str:
 
 def plotly_text(text: Any) -> str:
     """`text` shown literally by plotly.js (which reads ``<b>``, ``<a href>``… as markup)."""
-    return str(text).translate(_PLOTLY_ESCAPES)
+    return html.escape(str(text), quote=False)  # &, <, > as entities
 
 
 # Markdown reads punctuation as syntax (links, images, emphasis, code, HTML, entities, Streamlit's
