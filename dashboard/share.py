@@ -20,6 +20,7 @@ import streamlit as st
 
 from dashboard import loaders
 from dashboard.state import CUSTOM, DEFAULTS, DISK, VIEW_PRESETS, Keys
+from sslcore.config import ENCODERS, PROTOCOLS
 from sslcore.data import LABEL_FRACTIONS, dataset_names
 from sslcore.eval.embeddings import METHODS, SPLITS
 from sslcore.landscape.descent import OPTIMIZERS
@@ -32,6 +33,7 @@ from sslcore.viz_transfer import SCALES
 __all__ = ["SHARED", "Limit", "bounds", "choices", "publish", "restore"]
 
 SEED_MAX = 2**31 - 1
+MINUTES_MAX = 7 * 24 * 60.0  # PretrainConfig's largest time budget: a week
 MAX_RAW = 500  # characters of one URL parameter: longer is not a value any widget holds
 
 
@@ -123,7 +125,10 @@ SHARED: dict[str, dict[str, Limit]] = {
         Keys.TRAIN_DATA: Limit(choices=dataset_names),
         Keys.TRAIN_SHAPES_N: Limit(choices=(500, 1000, 2000, 4000, 10_000)),
         Keys.TRAIN_TASK: ANY,
+        Keys.TRAIN_ENCODER: Limit(choices=ENCODERS),
+        Keys.TRAIN_PROTOCOL: Limit(choices=PROTOCOLS),
         Keys.TRAIN_STEPS: Limit(1, 1_000_000),
+        Keys.TRAIN_MINUTES: Limit(0.0, MINUTES_MAX),  # 0: no time budget
         Keys.TRAIN_BATCH: Limit(choices=(8, 16, 32, 64, 128, 256)),
         Keys.TRAIN_SEED: SEED,
         Keys.TRAIN_LR: Limit(1e-5, 1.0),

@@ -93,7 +93,10 @@ class Keys:
     TRAIN_DATA = "train.data"
     TRAIN_SHAPES_N = "train.shapes_n"
     TRAIN_TASK = "train.task"
+    TRAIN_ENCODER = "train.encoder"
+    TRAIN_PROTOCOL = "train.protocol"
     TRAIN_STEPS = "train.steps"
+    TRAIN_MINUTES = "train.minutes"  # a time budget of training steps; 0 = none, steps only
     TRAIN_BATCH = "train.batch"
     TRAIN_SEED = "train.seed"
     TRAIN_LR = "train.lr"
@@ -111,6 +114,7 @@ class Keys:
     ADAPT_MODES = "adapt.modes"
     ADAPT_FRACTIONS = "adapt.fractions"
     ADAPT_STEPS = "adapt.steps"
+    ADAPT_DRAWS = "adapt.draws"  # label draws averaged at each fraction below 100 %
     ADAPT_START = "adapt.start"  # a button: launches the label-efficiency sweep
 
     # Embeddings page: a run's feature space at step 0 and at a chosen checkpoint.
@@ -223,7 +227,10 @@ DEFAULTS.update(
         Keys.TRAIN_DATA: "shapes",
         Keys.TRAIN_SHAPES_N: 2000,
         Keys.TRAIN_TASK: "rotation",
+        Keys.TRAIN_ENCODER: "auto",
+        Keys.TRAIN_PROTOCOL: "in_domain",
         Keys.TRAIN_STEPS: 300,
+        Keys.TRAIN_MINUTES: 0.0,
         Keys.TRAIN_BATCH: 64,
         Keys.TRAIN_SEED: 0,
         Keys.TRAIN_LR: 2e-3,
@@ -232,9 +239,10 @@ DEFAULTS.update(
         Keys.TRAIN_CHECKPOINT_EVERY: 50,
         Keys.TRAIN_RUN: None,
         Keys.TRAIN_EXTRA_STEPS: 0,
-        Keys.ADAPT_MODES: ["linear", "knn"],
+        Keys.ADAPT_MODES: ["linear", "knn", "scratch"],  # scratch: the supervised baseline
         Keys.ADAPT_FRACTIONS: [0.01, 0.1, 1.0],
-        Keys.ADAPT_STEPS: 300,
+        Keys.ADAPT_STEPS: 400,  # sslcore.train.adapt.DEFAULT_STEPS
+        Keys.ADAPT_DRAWS: 10,
         Keys.EMBED_RUN: None,
         Keys.EMBED_STEP: None,
         Keys.EMBED_SPLIT: "source",

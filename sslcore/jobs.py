@@ -1,4 +1,4 @@
-"""Pretraining and adaptation in their own processes: launch, find, cancel (DESIGN.md).
+"""Pretraining and adaptation in their own processes: launch, find, cancel.
 
 "Training runs in its own process": :func:`launch` starts ``python -m sslcore pretrain`` as a
 detached subprocess (a new session, so a signal to the dashboard never reaches it; output to a
@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from sslcore.cli_runs import ADAPT_STEPS, SWEEP_DRAWS
 from sslcore.config import PretrainConfig
 from sslcore.errors import DataError, SslcoreError
 from sslcore.processes import alive_since, is_alive, log_tail, process_start_time
@@ -290,7 +291,8 @@ def sweep_command(
     root: Path | str,
     fractions: Sequence[float],
     modes: Sequence[str],
-    adapt_steps: int = 300,
+    adapt_steps: int = ADAPT_STEPS,
+    draws: int = SWEEP_DRAWS,
 ) -> list[str]:
     """The sweep's argv: ``python -m sslcore sweep RUN --json --labels F,… --modes M,… …``."""
     return [
@@ -298,6 +300,7 @@ def sweep_command(
         *("--labels", ",".join(f"{float(f):g}" for f in fractions)),
         *("--modes", ",".join(modes)),
         *("--adapt-steps", str(int(adapt_steps))),
+        *("--draws", str(int(draws))),
         *("--out", str(Path(root).resolve())),
     ]
 
@@ -315,6 +318,7 @@ def sweep_job(run: Run) -> dict[str, Any] | None:
     if job is None:
         return None
     job["alive"] = alive_since(job["pid"], job["started"])
+    job.setdefault("draws", 1)  # a sweep recorded before label draws were averaged
     try:
         results = json.loads((run.path / job["output"]).read_text(encoding="utf-8"))
         job["results"] = adapt_records(results, f"run {run.id}: {job['output']}")
@@ -341,8 +345,14 @@ def _sweep_record(job: Any) -> dict[str, Any] | None:
         isinstance(output, str) and _SWEEP_OUTPUT.fullmatch(output) is not None,
         numbers(job.get("fractions")),
         isinstance(job.get("modes"), list) and all(isinstance(m, str) for m in job["modes"]),
+        "draws" not in job or _count(job["draws"]),
     )
     return job if all(checks) else None
+
+
+def _count(value: Any) -> bool:
+    """Whether `value` is an integer >= 1 (a bool is not)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def launch_sweep(
@@ -350,11 +360,14 @@ def launch_sweep(
     store: RunStore,
     fractions: Sequence[float],
     modes: Sequence[str],
-    adapt_steps: int = 300,
+    adapt_steps: int = ADAPT_STEPS,
+    draws: int = SWEEP_DRAWS,
 ) -> dict[str, Any]:
     """Starts ``sslcore sweep`` on `run` in the background; its JSON goes to a file in the run.
 
-    The records also land in the run's adapt.json, one by one, as the sweep goes.
+    Each fraction below 100 % is adapted on `draws` label draws (its record holds their mean and
+    std). The records also land in the run's adapt.json, one by one, as the sweep goes, and its
+    log (``sweep.log``) gets a progress line for each.
 
     Raises:
         JobError: a sweep of this run is running, the run has no checkpoint, or the settings
@@ -366,8 +379,9 @@ def launch_sweep(
         raise JobError(f"label fractions: expected numbers in (0, 1], got {list(fractions)}")
     if not modes or any(m not in ADAPT_MODES for m in modes):
         raise JobError(f"modes: expected some of {ADAPT_MODES}, got {list(modes)}")
-    if isinstance(adapt_steps, bool) or not isinstance(adapt_steps, int) or adapt_steps < 1:
-        raise JobError(f"adapt_steps: expected an integer >= 1, got {adapt_steps!r}")
+    for name, value in (("adapt_steps", adapt_steps), ("draws", draws)):
+        if not _count(value):
+            raise JobError(f"{name}: expected an integer >= 1, got {value!r}")
     with _store_lock(store.root):
         job = sweep_job(run)
         if job is not None and job["alive"]:
@@ -375,7 +389,7 @@ def launch_sweep(
         if not run.checkpoints():
             raise JobError(f"run {run.id} has no checkpoint to adapt yet")
         output = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}.json"
-        argv = sweep_command(run.id, store.root, fractions, modes, adapt_steps)
+        argv = sweep_command(run.id, store.root, fractions, modes, adapt_steps, draws)
         try:
             proc = _spawn(argv, run.path / output, run.path / SWEEP_LOG)
         except OSError as error:
@@ -387,6 +401,7 @@ def launch_sweep(
             "fractions": [float(f) for f in fractions],
             "modes": list(modes),
             "adapt_steps": int(adapt_steps),
+            "draws": int(draws),
             "output": output,
         }
         atomic_write_text(run.path / SWEEP_JOB, json.dumps(record))

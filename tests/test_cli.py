@@ -149,13 +149,30 @@ def test_help_of_every_command_imports_neither_torch_nor_streamlit():
 
 
 def test_help_shows_the_choices_of_the_registries(capsys):
-    from sslcore.config import ADAPT_MODES, PROJECTION_METHODS
+    from sslcore.config import ADAPT_MODES, ENCODERS, PROJECTION_METHODS, PROTOCOLS
     from sslcore.pretext import PRETEXT_TASKS
 
-    for command, names in (("pretrain", PRETEXT_TASKS), ("adapt", ADAPT_MODES)):
+    for command, names in (
+        ("pretrain", PRETEXT_TASKS),
+        ("pretrain", ENCODERS),
+        ("pretrain", PROTOCOLS),
+        ("adapt", ADAPT_MODES),
+    ):
         with pytest.raises(SystemExit):
             cli.main([command, "--help"])
         assert "{" + ",".join(names) + "}" in capsys.readouterr().out.replace("\n", "")
     with pytest.raises(SystemExit):
         cli.main(["embed", "--help"])
     assert "{" + ",".join(PROJECTION_METHODS) + "}" in capsys.readouterr().out
+
+
+def test_pretrain_help_names_the_tuned_defaults_and_the_time_budget(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["pretrain", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--minutes MINUTES" in text and "DATASET_DEFAULTS" in text
+    assert "--steps and --minutes may extend it" in text
+    with pytest.raises(SystemExit):
+        cli.main(["sweep", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--draws DRAWS" in text and "(default 10)" in text and "(default 400)" in text

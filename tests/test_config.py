@@ -27,6 +27,11 @@ def test_round_trip():
         ("device", "tpu"),
         ("task", ""),
         ("eval_every", True),
+        ("encoder", "vit"),
+        ("protocol", "semi"),
+        ("minutes", 0),
+        ("minutes", float("inf")),
+        ("minutes", "2"),
     ],
 )
 def test_bad_values_name_the_field(field, value):
@@ -48,3 +53,30 @@ def test_batch_size_defaults_to_the_tasks_and_is_stored_resolved():
     assert rotation.to_dict()["batch_size"] == 64  # config.json never holds None
     assert PretrainConfig(task="rotation", batch_size=32).batch_size == 32
     assert PretrainConfig(task="no-such-task").batch_size == 128  # build() names that error
+
+
+def test_dataset_defaults_fill_what_is_left_unset():
+    digits = PretrainConfig(data="digits")
+    assert (digits.minutes, digits.steps, digits.batch_size, digits.lr) == (2.0, 2000, 512, 3e-3)
+    assert digits.task_options == {"temperature": 0.5}
+    assert (digits.encoder, digits.protocol) == ("auto", "in_domain")
+    shapes = PretrainConfig(data="shapes")
+    assert (shapes.minutes, shapes.steps, shapes.lr, shapes.encoder) == (None, 600, 2e-3, "tiny")
+    assert PretrainConfig(data="shapes", encoder="resnet").encoder == "resnet"
+    assert PretrainConfig.from_dict(digits.to_dict()) == digits  # stored resolved
+
+
+def test_given_values_win_and_given_steps_mean_no_time_budget():
+    config = PretrainConfig(data="digits", steps=30, lr=1e-3, task_options={"temperature": 0.2})
+    assert (config.steps, config.minutes, config.lr) == (30, None, 1e-3)
+    assert config.task_options == {"temperature": 0.2}
+    both = PretrainConfig(data="digits", steps=30, minutes=0.5)
+    assert (both.steps, both.minutes) == (30, 0.5)
+
+
+def test_a_config_stored_before_encoders_and_protocols_keeps_its_meaning():
+    stored = PretrainConfig(task="rotation", steps=10).to_dict()
+    for name in ("encoder", "protocol", "minutes"):
+        del stored[name]
+    old = PretrainConfig.from_dict(stored)
+    assert (old.encoder, old.protocol, old.minutes) == ("tiny", "transfer", None)

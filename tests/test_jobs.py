@@ -62,11 +62,22 @@ def test_commands():
     argv = jobs.pretrain_command("r1", "store", steps=50)
     assert argv[:6] == [sys.executable, "-m", "sslcore", "pretrain", "--resume", "r1"]
     assert argv[6:] == ["--out", str(Path("store").resolve()), "--quiet", "--steps", "50"]
-    argv = jobs.sweep_command("r1", "/s", [0.01, 1.0], ["linear", "knn"], 20)
+    argv = jobs.sweep_command("r1", "/s", [0.01, 1.0], ["linear", "knn"], 20, draws=3)
     assert argv[3:] == [
         *("sweep", "r1", "--json", "--labels", "0.01,1", "--modes", "linear,knn"),
-        *("--adapt-steps", "20", "--out", "/s"),
+        *("--adapt-steps", "20", "--draws", "3", "--out", "/s"),
     ]
+    argv = jobs.sweep_command("r1", "/s", [1.0], ["knn"])
+    assert argv[argv.index("--draws") + 1] == "10"  # a sweep averages 10 label draws
+
+
+def test_a_sweep_refuses_draws_that_adapt_nothing(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.create(PretrainConfig(**TINY, steps=2))
+    for draws in (0, -1, True, 2.5):
+        with pytest.raises(jobs.JobError, match="draws: expected an integer >= 1"):
+            jobs.launch_sweep(run, store, [0.5], ["knn"], draws=draws)
+    assert jobs.sweep_job(run) is None  # nothing was started
 
 
 @pytest.mark.slow
@@ -138,8 +149,8 @@ def test_sweep_runs_in_the_background_into_adapt_json(tmp_path):
         jobs.launch_sweep(run, store, [0.0], ["knn"])
     with pytest.raises(jobs.JobError, match="modes"):
         jobs.launch_sweep(run, store, [1.0], ["nope"])
-    job = jobs.launch_sweep(run, store, [0.5, 1.0], ["knn"])
-    assert job["fractions"] == [0.5, 1.0] and job["modes"] == ["knn"]
+    job = jobs.launch_sweep(run, store, [0.5, 1.0], ["knn"], draws=3)
+    assert job["fractions"] == [0.5, 1.0] and job["modes"] == ["knn"] and job["draws"] == 3
     if jobs.sweep_job(run)["alive"]:
         with pytest.raises(jobs.JobError, match="already running"):
             jobs.launch_sweep(run, store, [1.0], ["knn"])
@@ -147,8 +158,11 @@ def test_sweep_runs_in_the_background_into_adapt_json(tmp_path):
     results = jobs.sweep_job(run)["results"]
     saved = json.loads((run.path / "adapt.json").read_text())
     assert [(r["mode"], r["label_fraction"]) for r in results] == [("knn", 0.5), ("knn", 1.0)]
+    assert [r["draws"] for r in results] == [3, 1] and len(results[0]["accuracies"]) == 3
     assert saved == results
     assert all(0 <= r["accuracy"] <= 1 for r in results)
+    log = (run.path / jobs.SWEEP_LOG).read_text()  # the progress lines, one per record
+    assert "sweep: 1/2 knn 50 %: " in log and "(3 draws, " in log and "sweep: 2/2 knn 100 %" in log
 
 
 def test_cancel_sends_sigint_then_sigterm(tmp_path, monkeypatch):

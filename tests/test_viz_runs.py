@@ -30,6 +30,7 @@ def test_run_row_reads_state_progress_and_the_last_evaluation(tmp_path):
         "state": "done",
         "steps done": 5,
         "steps": 5,
+        "budget": None,
         "last loss": metrics[-1]["loss"],
         "probe acc.": last_eval["probe_accuracy"],
         "kNN acc.": last_eval["knn_accuracy"],
@@ -47,6 +48,40 @@ def test_run_row_marks_this_process_running(tmp_path):
     run.set_status("running", pid=os.getpid())
     assert viz_runs.run_row(run)["state"] == "running"
     assert viz_runs.run_row(run)["steps done"] == 0
+
+
+def test_a_time_budgeted_run_is_shown_by_what_it_did(tmp_path):
+    """A budget that ends the run early: done, it shows the steps it did, not its cap."""
+    config = PretrainConfig(
+        task="vime",
+        data="wine",
+        batch_size=16,
+        width=8,
+        steps=100_000,
+        minutes=0.001,
+        eval_every=100_000,
+        checkpoint_every=100_000,
+    )
+    run = pretrain(config, store=RunStore(tmp_path), progress=False)
+    metrics = run.metrics()
+    done = metrics[-1]["step"]
+    row = viz_runs.run_row(run)
+    assert 1 <= done < 100_000 and row["steps done"] == row["steps"] == done
+    assert row["budget"] == "0.001 min"
+    assert viz_runs.progress(run.config, metrics, "done") == (1.0, f"step {done:,} of {done:,}")
+    run.set_status("running", pid=os.getpid())  # as while it trains: the cap and the budget
+    row = viz_runs.run_row(run)
+    assert (row["state"], row["steps done"], row["steps"]) == ("running", done, 100_000)
+    share, text = viz_runs.progress(run.config, metrics, "running")
+    assert text.startswith(f"step {done:,} of ≤100,000 · ") and text.endswith(" of 0.001 min")
+    assert share == 1.0  # its logged steps took the whole budget
+
+
+def test_progress_of_a_run_without_a_budget():
+    config = PretrainConfig(task="vime", data="wine", steps=8)
+    assert viz_runs.progress(config, METRICS, "running") == (0.5, "step 4 of 8")
+    assert viz_runs.progress(config, [], "created") == (0.0, "step 0 of 8")
+    assert viz_runs.progress(config, METRICS, "done") == (1.0, "step 4 of 4")
 
 
 def test_loss_and_accuracy_figures_plot_the_logged_points():
@@ -85,3 +120,22 @@ def test_label_efficiency_keeps_the_latest_record_per_setting():
     assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.ticktext) == ["1%", "100%"]
     with pytest.raises(ValueError, match="records"):
         viz_runs.label_efficiency_figure([])
+
+
+def test_label_efficiency_has_error_bars_over_the_draws_and_the_supervised_baseline():
+    drawn = {"accuracy_std": 0.03, "draws": 10, "accuracies": [0.4] * 10}
+    records = [
+        record("linear", 0.1, 0.4) | drawn,
+        record("linear", 1.0, 0.9) | {"draws": 1},
+        record("scratch", 0.1, 0.2) | drawn | {"accuracy_std": 0.05},
+        record("scratch", 1.0, 0.8),
+        record("knn", 0.1, 0.3) | {"accuracy_std": "hostile"},  # someone else's file
+    ]
+    fig = viz_runs.label_efficiency_figure(records)
+    linear, knn, scratch = fig.data
+    assert scratch.name == "supervised (scratch)" and scratch.line.dash == "dash"
+    assert list(linear.error_y.array) == [0.03, 0.0] and linear.error_y.visible
+    assert list(scratch.error_y.array) == [0.05, 0.0]
+    assert list(knn.error_y.array) == [0.0] and not knn.error_y.visible
+    assert [list(c) for c in linear.customdata] == [[0.03, 10], [0.0, 1]]
+    assert "±" in linear.hovertemplate and "label draws" in linear.hovertemplate

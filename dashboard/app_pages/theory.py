@@ -1,4 +1,4 @@
-"""Theory: does a small pretraining loss imply a small adaptation loss? (COURSE.md, Fig. 22).
+"""Theory: does a small pretraining loss imply a small adaptation loss?
 
 For the chosen runs, L_pre on held-out unlabeled data and L*_adapt (the best linear head's loss on
 the labeled target set) at every checkpoint, from ``sslcore.eval.transfer``. Tables are measured

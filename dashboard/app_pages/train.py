@@ -1,6 +1,6 @@
 """Train: start a pretraining run in its own process, follow its curves, cancel, resume, adapt.
 
-Training runs in its own process (DESIGN.md): Start launches ``python -m sslcore pretrain`` in a
+Training runs in its own process: Start launches ``python -m sslcore pretrain`` in a
 new session writing into the run store (sslcore.jobs); the page keeps only the selected run's id
 and reads everything else back from the store, so a rerun or a closed tab never stops, restarts
 or duplicates a run. Cancel sends SIGINT, which Python turns into KeyboardInterrupt: the loop
@@ -51,9 +51,27 @@ def start_form(store: RunStore) -> None:
             key=Keys.TRAIN_TASK,
             format_func=lambda n: f"{n} (unavailable)" if n in broken else n,
         )
+        encoder = st.selectbox(
+            "Encoder h_θ",
+            share.choices(Keys.TRAIN_ENCODER),
+            key=Keys.TRAIN_ENCODER,
+            help="auto: a ResNet for images, an MLP for vectors.",
+        )
     with middle:
         steps = st.number_input(
-            "Steps", *share.bounds(Keys.TRAIN_STEPS), step=50, key=Keys.TRAIN_STEPS
+            "Steps",
+            *share.bounds(Keys.TRAIN_STEPS),
+            step=50,
+            key=Keys.TRAIN_STEPS,
+            help="With a time budget, the most steps the run may take.",
+        )
+        minutes = st.number_input(
+            "Time budget (minutes, 0: none)",
+            *share.bounds(Keys.TRAIN_MINUTES),
+            step=0.5,
+            key=Keys.TRAIN_MINUTES,
+            help="The run ends when its training steps have taken this long, or after its steps; "
+            "the learning-rate schedule is spread over the budget.",
         )
         batch = st.select_slider("Batch size", BATCHES, key=Keys.TRAIN_BATCH)
         lr = st.number_input(
@@ -64,6 +82,14 @@ def start_form(store: RunStore) -> None:
             key=Keys.TRAIN_LR,
         )
     with right:
+        protocol = st.selectbox(
+            "Protocol",
+            share.choices(Keys.TRAIN_PROTOCOL),
+            key=Keys.TRAIN_PROTOCOL,
+            help="in_domain: pretrain on the train split without its labels, adapt on few of "
+            "them, test on a held-out split. transfer: pretrain on a source part, adapt on a "
+            "disjoint labeled target part.",
+        )
         seed = st.number_input("Seed", *share.bounds(Keys.TRAIN_SEED), step=1, key=Keys.TRAIN_SEED)
         with st.expander("More settings"):
             width = st.number_input("Encoder width (0: default)", 0, 1024, key=Keys.TRAIN_WIDTH)
@@ -78,7 +104,10 @@ def start_form(store: RunStore) -> None:
             task=task,
             data=data_name,
             data_options=options,
+            encoder=encoder,
+            protocol=protocol,
             steps=int(steps),
+            minutes=float(minutes) or None,
             batch_size=int(batch),
             lr=float(lr),
             seed=int(seed),
@@ -101,7 +130,7 @@ def unreadable_row(bad: UnreadableRun) -> dict[str, object]:
     """The table row of a run that cannot be read: its id and "unreadable: <reason>"."""
     row: dict[str, object] = {"run": bad.id, "task": None, "data": None}
     row["state"] = f"unreadable: {bad.reason}"
-    return row | {"steps done": None, "steps": None, "last loss": None}
+    return row | {"steps done": None, "steps": None, "budget": None, "last loss": None}
 
 
 def runs_table(root: str) -> None:
@@ -126,12 +155,12 @@ def live_training(root: str, run_id: str, was_active: bool) -> None:
     except SslcoreError as exc:  # changed since it was listed: unreadable, or gone
         st.error(f"Run {run_id} cannot be read: {exc}")
         return
-    done = int(metrics[-1]["step"]) if metrics else 0
     state = jobs.run_state(run)
+    share_done, steps_text = viz_runs.progress(config, metrics, state)
     message = status.get("message")  # the run's own text (an imported run's: someone else's)
     message = f" · {markdown_text(message, limit=300)}" if message else ""
-    st.markdown(f"**{state}** · step {done:,} of {config.steps:,}{message}")
-    st.progress(min(1.0, done / config.steps))
+    st.markdown(f"**{state}** · {steps_text}{message}")
+    st.progress(share_done)
     if not metrics:
         st.caption(
             "No metrics yet: the process starts by importing torch and loading the data."
@@ -218,10 +247,12 @@ def live_adapt(root: str, run_id: str, was_running: bool) -> None:
     if was_running and not running:
         st.rerun()
     if running:
+        last = [line for line in job["log"].splitlines() if line.startswith("sweep:")][-1:]
         st.info(
             f"A sweep is running (pid {job['pid']}): {', '.join(job['modes'])} at "
-            f"{', '.join(f'{f:.0%}' for f in job['fractions'])} labels. Records appear below "
-            "as each one is done."
+            f"{', '.join(f'{f:.0%}' for f in job['fractions'])} labels, {job['draws']} label "
+            "draws each. Records appear below as each one is done."
+            + (f"\n\nLast: {markdown_text(last[0], limit=200)}" if last else "")
         )
     elif job and job["results"] is None:
         st.error(f"The last sweep ended without results:\n\n```\n{job['log']}\n```")
@@ -241,6 +272,8 @@ def live_adapt(root: str, run_id: str, was_running: bool) -> None:
                 "labels": f"{r['label_fraction']:.0%} ({r['labels']})",
                 "mode": r["mode"],
                 "accuracy": r["accuracy"],
+                "± std": r.get("accuracy_std"),
+                "draws": r.get("draws", 1),
                 "L_adapt": r.get("test_loss"),
                 "seconds": round(r.get("seconds", 0.0), 1),
             }
@@ -255,23 +288,32 @@ def adapt_panel(store: RunStore, run: Run) -> None:
     st.subheader("Adapt: label efficiency")
     st.caption(
         "θ* transferred to the labeled target set with few labels: linear probe (θ* frozen), "
-        "fine-tune, kNN, and the same encoder trained from scratch as the baseline. The sweep "
-        "runs `python -m sslcore sweep` in the background; its records land in adapt.json."
+        "fine-tune, kNN, and the same encoder trained from scratch (supervised) as the "
+        "baseline. Below 100 % of the labels, each accuracy is the mean over label draws, with "
+        "its std as error bars. The sweep runs `python -m sslcore sweep` in the background; its "
+        "records land in adapt.json."
     )
-    modes_col, fractions_col, steps_col, button_col = st.columns(
-        [2, 2, 1, 1], vertical_alignment="bottom"
+    modes_col, fractions_col, steps_col, draws_col, button_col = st.columns(
+        [2, 2, 1, 1, 1], vertical_alignment="bottom"
     )
     modes = modes_col.multiselect("Modes", list(ADAPT_MODES), key=Keys.ADAPT_MODES)
     fractions = fractions_col.multiselect(
         "Label fractions", FRACTIONS, format_func=lambda f: f"{f:.0%}", key=Keys.ADAPT_FRACTIONS
     )
     steps = steps_col.number_input("Fine-tune steps", 1, 100_000, key=Keys.ADAPT_STEPS)
+    draws = draws_col.number_input(
+        "Label draws",
+        1,
+        100,
+        key=Keys.ADAPT_DRAWS,
+        help="Each fraction below 100 % is adapted on this many label draws (seeds).",
+    )
     job = jobs.sweep_job(run)
     busy = bool(job and job["alive"])
     ready = bool(run.checkpoints()) and bool(modes) and bool(fractions) and not busy
     if button_col.button("Run sweep", key=Keys.ADAPT_START, disabled=not ready, width="stretch"):
         try:
-            jobs.launch_sweep(run, store, sorted(fractions), modes, int(steps))
+            jobs.launch_sweep(run, store, sorted(fractions), modes, int(steps), draws=int(draws))
             busy = True
         except jobs.JobError as exc:
             st.warning(str(exc))

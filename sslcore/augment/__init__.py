@@ -20,15 +20,20 @@ differs, and why:
 - Normalisation is folded into one multiply-add per value: (x − m) / s = x · (1/s) − m/s.
 """
 
+from sslcore.augment.geometry import ViewGeometry, rotate_and_noise
 from sslcore.augment.params import JITTER_OPS, ViewParams, sample_view_params
+from sslcore.augment.presets import supervised_views
 from sslcore.augment.spec import ViewSpec, default_blur_kernel_size
 from sslcore.augment.views import ViewAugment
 
 __all__ = [
     "JITTER_OPS",
     "ViewAugment",
+    "ViewGeometry",
     "ViewParams",
     "ViewSpec",
     "default_blur_kernel_size",
+    "rotate_and_noise",
     "sample_view_params",
+    "supervised_views",
 ]

@@ -8,6 +8,7 @@ difference, and how many draws each one wins.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ class FewLabelResult:
     Attributes:
         classifier: ``"linear"`` or ``"knn"``.
         fraction: Share of the train labels each draw keeps.
-        labels: Labels in each draw (the same for every draw: a fixed count per class).
+        labels: Labels in each draw (the same for every draw: ``label_count``).
         seed: Seed of draw 0.
         accuracies: Test accuracy of each draw, in draw order.
     """
@@ -97,8 +98,9 @@ def few_label_accuracy(
 ) -> FewLabelResult:
     """Test accuracy of a classifier fit on `draws` stratified label draws of the train split.
 
-    Draw d keeps ``max(1, round(fraction * n))`` samples of every class (``label_indices`` with
-    seed ``seed + d``). ``linear`` is the SSL literature's probe: features standardised with the
+    Draw d keeps ``round(fraction · N)`` labels, at least one per class, stratified
+    (``label_indices`` with seed ``seed + d``; 13 of digits' 1,257 at 1 %). ``linear`` is the
+    SSL literature's probe: features standardised with the
     statistics of the *whole* train split (its labels unused, as in the in-domain protocol), then
     a logistic regression with C = 1 on the draw; ``knn`` is a cosine, distance-weighted vote.
 
@@ -137,8 +139,13 @@ def few_label_accuracy(
     return FewLabelResult(classifier, float(fraction), labels, seed, tuple(accuracies))
 
 
-def paired_difference(a: FewLabelResult, b: FewLabelResult) -> dict[str, Any]:
+def paired_difference(
+    a: FewLabelResult | Sequence[float], b: FewLabelResult | Sequence[float]
+) -> dict[str, Any]:
     """``a − b`` draw by draw (e.g. SSL − supervised on the same label draws).
+
+    `a` and `b` are FewLabelResults, or per-draw accuracies in draw order (as ``adapt``'s
+    ``accuracies``), which must then be as many.
 
     Returns:
         ``{"draws", "mean", "std", "min", "max", "wins"}``: the differences' summary and on how
@@ -147,12 +154,33 @@ def paired_difference(a: FewLabelResult, b: FewLabelResult) -> dict[str, Any]:
     Raises:
         ValueError: The two were not scored on the same draws (fraction, seed or count differ).
     """
-    key_a, key_b = (a.fraction, a.seed, a.draws, a.labels), (b.fraction, b.seed, b.draws, b.labels)
-    if key_a != key_b:
+    if isinstance(a, FewLabelResult) and isinstance(b, FewLabelResult):
+        key_a = (a.fraction, a.seed, a.draws, a.labels)
+        key_b = (b.fraction, b.seed, b.draws, b.labels)
+        if key_a != key_b:
+            raise ValueError(
+                "paired_difference: expected results on the same label draws, got "
+                f"(fraction, seed, draws, labels) {key_a} and {key_b}"
+            )
+    first = _accuracies("a", a)
+    second = _accuracies("b", b)
+    if len(first) != len(second) or not first:
         raise ValueError(
-            "paired_difference: expected results on the same label draws, got "
-            f"(fraction, seed, draws, labels) {key_a} and {key_b}"
+            f"paired_difference: expected as many draws (>= 1) on both sides, got {len(first)} "
+            f"and {len(second)}"
         )
-    differences = tuple(x - y for x, y in zip(a.accuracies, b.accuracies, strict=True))
-    wins = sum(x > y for x, y in zip(a.accuracies, b.accuracies, strict=True))
-    return {"draws": a.draws, **_summary(differences), "wins": int(wins)}
+    differences = tuple(x - y for x, y in zip(first, second, strict=True))
+    wins = sum(x > y for x, y in zip(first, second, strict=True))
+    return {"draws": len(first), **_summary(differences), "wins": int(wins)}
+
+
+def _accuracies(name: str, value: FewLabelResult | Sequence[float]) -> tuple[float, ...]:
+    """The per-draw accuracies of a FewLabelResult or a sequence, checked finite."""
+    values = value.accuracies if isinstance(value, FewLabelResult) else value
+    try:
+        out = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected accuracies (numbers), got {values!r}") from None
+    if not all(np.isfinite(out)):
+        raise ValueError(f"{name}: expected finite accuracies, got {out}")
+    return out

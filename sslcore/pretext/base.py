@@ -1,6 +1,6 @@
 """The pretext-task interface: raw x in, inputs x̃ and pseudolabels z out, with head and loss.
 
-A pretext task P turns unlabeled data into a supervised problem (DESIGN.md): ``make_batch``
+A pretext task P turns unlabeled data into a supervised problem: ``make_batch``
 builds (x̃, z) from a raw batch, ``pretext_head`` builds k_γ for an encoder of width ``dim``,
 ``forward`` runs k_γ(h_θ(x̃)) (tasks with several views or patches override it), and ``loss``
 returns L_pre with a metric. Tasks are plain objects; ``sslcore.pretext.PRETEXT_TASKS`` names them.

@@ -13,6 +13,7 @@ from sslcore.models import mlp_head, projection_head
 from sslcore.pretext._two_views import (
     TwoViewImageTask,
     check_widths,
+    image_geometry,
     image_view_spec,
     split_pairs,
 )
@@ -75,6 +76,7 @@ class SimSiam(TwoViewImageTask):
         spec: the view recipe, as for Contrastive (default ``ViewSpec.simclr((H, W))``, the
             normalisation filled in with base.IMAGE_MEAN/IMAGE_STD).
         hidden, out: projector widths (the predictor's bottleneck is ``out // 4``).
+        rotation, noise: the tilt and noise after the kernel, as Contrastive's.
 
     A batch of one image works (there are no negatives to need); its BatchNorm statistics then
     come from its two views only.
@@ -90,9 +92,12 @@ class SimSiam(TwoViewImageTask):
         spec: ViewSpec | dict | None = None,
         hidden: int = 256,
         out: int = 128,
+        rotation: float | None = None,
+        noise: float | None = None,
     ) -> None:
         super().__init__(sample_shape)
         self.spec = image_view_spec(self.sample_shape, spec)
+        self.geometry = image_geometry(self.sample_shape, rotation, noise)
         self.hidden, self.out = check_widths(hidden=hidden, out=out)
 
     def pretext_head(self, dim: int) -> nn.Module:

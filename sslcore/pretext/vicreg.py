@@ -14,6 +14,7 @@ from sslcore.models import mlp_head
 from sslcore.pretext._two_views import (
     TwoViewImageTask,
     check_widths,
+    image_geometry,
     image_view_spec,
     split_pairs,
 )
@@ -86,6 +87,7 @@ class VICReg(TwoViewImageTask):
             normalisation filled in with base.IMAGE_MEAN/IMAGE_STD).
         invariance, variance, covariance: λ, μ, ν.
         hidden, out: expander widths.
+        rotation, noise: the tilt and noise after the kernel, as Contrastive's.
 
     A batch needs B >= 2: the variance and covariance are estimated over the batch.
     """
@@ -109,9 +111,12 @@ class VICReg(TwoViewImageTask):
         covariance: float = 1.0,
         hidden: int = 256,
         out: int = 256,
+        rotation: float | None = None,
+        noise: float | None = None,
     ) -> None:
         super().__init__(sample_shape)
         self.spec = image_view_spec(self.sample_shape, spec)
+        self.geometry = image_geometry(self.sample_shape, rotation, noise)
         self.weights = {"invariance": invariance, "variance": variance, "covariance": covariance}
         for key, value in self.weights.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:

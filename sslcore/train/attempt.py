@@ -69,7 +69,8 @@ def open_run(
     """The run to train, its writer lock taken into `held`: `resume` or a new one.
 
     A resumed run's config must equal `config` but for ``steps``, which may only grow past the
-    steps already checkpointed; nothing is written here.
+    steps already checkpointed, and ``minutes`` (a time budget a resume may extend); nothing is
+    written here.
     """
     if resume is None:
         run = store.create(config)
@@ -78,7 +79,10 @@ def open_run(
     run = resume if isinstance(resume, Run) else store.open(resume)
     held.enter_context(run.lock())  # a second writer stops here, before it reads or writes
     saved, wanted = run.config.to_dict(), config.to_dict()
-    diff = {k: (saved.get(k), v) for k, v in wanted.items() if k != "steps" and saved.get(k) != v}
+    extendable = ("steps", "minutes")
+    diff = {
+        k: (saved.get(k), v) for k, v in wanted.items() if k not in extendable and saved.get(k) != v
+    }
     if diff:
         raise SslcoreError(f"resume: run {run.id} was made with another config: {diff}")
     done = run.checkpoints()[-1][0] if run.checkpoints() else 0

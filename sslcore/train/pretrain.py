@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from sslcore.config import PretrainConfig
-from sslcore.data import load_dataset, split_source_target
+from sslcore.data import load_dataset, protocol_split
 from sslcore.data.splits import SourceTargetSplit
 from sslcore.distributed import all_reduce_mean, convert_sync_batchnorm, rank_and_world
 from sslcore.errors import DataError, SslcoreError
@@ -32,7 +32,7 @@ from sslcore.models import make_encoder
 from sslcore.pretext import PretextTask, make_task
 from sslcore.runs import Run, RunStore, atomic_write_text
 from sslcore.train import attempt
-from sslcore.train.schedules import warmup_cosine
+from sslcore.train.schedules import budget_progress, warmup_cosine, warmup_cosine_progress
 
 __all__ = [
     "PretextModel",
@@ -64,6 +64,7 @@ class Setup:
     head: nn.Module
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
+    train_seconds: float = 0.0  # time spent in training steps: what ``minutes`` budgets
 
 
 def build(config: PretrainConfig) -> Setup:
@@ -72,7 +73,9 @@ def build(config: PretrainConfig) -> Setup:
     Initialised from its seed: the same config always builds the same starting point.
     """
     data = load_dataset(config.data, **config.data_options)
-    split = split_source_target(data, config.source_fraction, config.test_fraction, config.seed)
+    split = protocol_split(
+        data, config.protocol, config.source_fraction, config.test_fraction, config.seed
+    )
     task, encoder, head = build_models(config, data.sample_shape)
     params = [*encoder.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -89,7 +92,7 @@ def build_models(
     """
     task = make_task(config.task, sample_shape, **config.task_options)
     torch.manual_seed(config.seed)  # module initialisation draws from the global generator
-    encoder = make_encoder(sample_shape, config.width).to(config.device)
+    encoder = make_encoder(sample_shape, config.width, config.encoder).to(config.device)
     head = task.pretext_head(encoder.out_dim).to(config.device)
     if rank_and_world()[1] > 1:  # under torchrun: BatchNorm over the global batch
         encoder, head = convert_sync_batchnorm(encoder), convert_sync_batchnorm(head)
@@ -116,6 +119,7 @@ def _state(setup: Setup, step: int, config: PretrainConfig) -> dict[str, Any]:
         "head": setup.head.state_dict(),
         "optimizer": setup.optimizer.state_dict(),
         "generator": setup.generator.get_state(),
+        "train_seconds": setup.train_seconds,
     }
 
 
@@ -124,6 +128,7 @@ def _restore(setup: Setup, state: dict[str, Any]) -> int:
     setup.head.load_state_dict(state["head"])
     setup.optimizer.load_state_dict(state["optimizer"])
     setup.generator.set_state(state["generator"])
+    setup.train_seconds = float(state.get("train_seconds", 0.0))
     return int(state["step"])
 
 
@@ -336,8 +341,10 @@ def _train(
     bar = _progress(config.steps, start, progress and writer)
     try:
         for step in range(start, config.steps):
+            if _budget_spent(config, setup.train_seconds):
+                break
             began = time.perf_counter()
-            lr = warmup_cosine(step, config.steps, config.warmup_steps, config.lr)
+            lr = _learning_rate(config, step, setup.train_seconds)
             for group in setup.optimizer.param_groups:
                 group["lr"] = lr
             rows = torch.randint(len(source), (config.batch_size,), generator=setup.generator)
@@ -361,10 +368,11 @@ def _train(
             setup.optimizer.zero_grad(set_to_none=True)
             result.loss.backward()  # DDP averages the ranks' gradients here
             setup.optimizer.step()
-            seconds = time.perf_counter() - began
+            seconds = _agreed_seconds(time.perf_counter() - began)
+            setup.train_seconds += seconds
             record: dict[str, Any] = {"step": step + 1, "loss": value, "lr": lr} | values
             record |= {"samples_per_s": config.batch_size / seconds, "seconds": seconds}
-            done = step + 1 == config.steps
+            done = step + 1 == config.steps or _budget_spent(config, setup.train_seconds)
             stop = _stop_everywhere(should_stop is not None and should_stop())
             if writer and ((step + 1) % config.eval_every == 0 or done):
                 record |= evaluate(setup.encoder, setup.split, config.device)
@@ -381,11 +389,37 @@ def _train(
                     run.set_status("cancelled", f"stopped at step {step + 1}")
                 _barrier()
                 return
+            if done:
+                break
     finally:
         bar.close()
     if writer:
         _finish(run, config)
     _barrier()
+
+
+def _budget_spent(config: PretrainConfig, train_seconds: float) -> bool:
+    """True once the run's wall-clock budget (``minutes``), if it has one, is used up."""
+    return config.minutes is not None and train_seconds >= 60.0 * config.minutes
+
+
+def _learning_rate(config: PretrainConfig, step: int, train_seconds: float) -> float:
+    """The schedule's lr: over the steps, or over the wall-clock budget when there is one."""
+    if config.minutes is None:
+        return warmup_cosine(step, config.steps, config.warmup_steps, config.lr)
+    progress = budget_progress(step, config.steps, train_seconds, 60.0 * config.minutes)
+    return warmup_cosine_progress(step, progress, config.warmup_steps, config.lr)
+
+
+def _agreed_seconds(seconds: float) -> float:
+    """A step's duration, the same on every rank (the slowest), so all end a budget together."""
+    if rank_and_world()[1] == 1:
+        return seconds
+    import torch.distributed as dist
+
+    value = torch.tensor([seconds], dtype=torch.float64)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return float(value.item())
 
 
 def _barrier() -> None:
@@ -402,7 +436,7 @@ def _finish(run: Run, config: PretrainConfig) -> None:
     last = metrics[-1] if metrics else {}
     run.write_summary(
         {
-            "steps": config.steps,
+            "steps": last.get("step", 0),
             "final_loss": last.get("loss"),
             "probe_accuracy": last.get("probe_accuracy"),
             "knn_accuracy": last.get("knn_accuracy"),

@@ -14,6 +14,7 @@ from sslcore.train.pretrain import pretrain
 TINY_ROTATION = PretrainConfig(
     task="rotation",
     data="shapes",
+    protocol="transfer",  # source, target train and test: three different splits to show
     data_options={"n": 200},
     steps=4,
     batch_size=8,

@@ -70,6 +70,7 @@ def app_url(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser-runs")
     config = PretrainConfig(
         task="rotation",
+        protocol="transfer",  # source, target train and test: three different splits to show
         data_options={"n": 400},
         steps=4,
         batch_size=8,

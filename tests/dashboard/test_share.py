@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.share import SHARED
@@ -90,3 +91,32 @@ def test_a_shared_problem_without_a_start_point_starts_from_its_default():
     at.query_params["problem"] = "quadratic"
     at.run()
     assert (at.session_state["gd.start_x"], at.session_state["gd.start_y"]) == (-2.5, 2.0)
+
+
+def test_a_train_url_sets_the_encoder_protocol_and_time_budget():
+    at = AppTest.from_file(str(ENTRY), default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/train.py")
+    for k, v in {"encoder": "mlp", "protocol": "transfer", "minutes": "2.5"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception and not at.toast
+    assert at.session_state["train.encoder"] == "mlp"
+    assert at.session_state["train.protocol"] == "transfer"
+    assert at.session_state["train.minutes"] == 2.5
+    assert published(at)["minutes"] == "2.5" and published(at)["encoder"] == "mlp"
+
+
+def test_a_train_url_outside_the_config_s_values_is_refused():
+    from dashboard import share
+
+    for key, raw in [
+        ("train.encoder", "vgg"),
+        ("train.protocol", "cross_domain"),
+        ("train.minutes", "-1"),
+        ("train.minutes", "10081"),
+    ]:
+        with pytest.raises(ValueError, match="expected"):
+            share._parse(key, raw)
+    assert share._parse("train.minutes", "0") == 0.0  # no time budget
+    assert share.bounds("train.minutes") == (0.0, 7 * 24 * 60)  # PretrainConfig's week

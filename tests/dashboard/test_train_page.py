@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -13,6 +14,7 @@ from dashboard.state import Keys
 from sslcore import jobs
 from sslcore.config import PretrainConfig
 from sslcore.runs import RunStore
+from sslcore.train.adapt import DEFAULT_STEPS
 
 ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGE = "app_pages/train.py"
@@ -96,17 +98,43 @@ def test_start_launches_the_form_settings_and_opens_the_run(run_store, monkeypat
     at.number_input(key=Keys.TRAIN_STEPS).set_value(123).run()
     at.number_input(key=Keys.TRAIN_SEED).set_value(5).run()
     at.select_slider(key=Keys.TRAIN_BATCH).set_value(16).run()
+    at.selectbox(key=Keys.TRAIN_ENCODER).set_value("mlp").run()
+    at.selectbox(key=Keys.TRAIN_PROTOCOL).set_value("transfer").run()
+    at.number_input(key=Keys.TRAIN_MINUTES).set_value(1.5).run()
     at.button(key=Keys.TRAIN_START).click().run()
     ok(at)
     [config] = launched
     assert (config.task, config.data, config.data_options) == ("vime", "wine", {})
     assert (config.steps, config.seed, config.batch_size, config.lr) == (123, 5, 16, 2e-3)
+    assert (config.encoder, config.protocol, config.minutes) == ("mlp", "transfer", 1.5)
     [run] = run_store.list()
     assert at.selectbox(key=Keys.TRAIN_RUN).value == run.id
     assert table(at)[0]["state"] == "created"
     assert any(run.id in s.value for s in at.success)
     at.run()  # a rerun keeps the selection and starts nothing
     assert len(launched) == 1 and at.selectbox(key=Keys.TRAIN_RUN).value == run.id
+
+
+def test_the_form_s_defaults_make_a_run_of_its_steps_without_a_time_budget(run_store, monkeypatch):
+    launched = []
+    monkeypatch.setattr(jobs, "launch", lambda config, store: launched.append(config))
+    at = open_page()
+    assert at.number_input(key=Keys.TRAIN_MINUTES).value == 0.0
+    at.button(key=Keys.TRAIN_START).click().run()
+    assert launched == [DEFAULT_CONFIG] and launched[0].minutes is None
+    # "auto" resolves to shapes' tuned encoder, the tiny CNN (DATASET_DEFAULTS)
+    assert (launched[0].encoder, launched[0].protocol) == ("tiny", "in_domain")
+
+
+def test_a_running_time_budgeted_run_shows_its_cap_and_budget(run_store):
+    run = run_store.create(PretrainConfig(task="vime", data="wine", steps=2000, minutes=2.0))
+    run.set_status("running", pid=os.getpid())
+    at = open_page()
+    [row] = table(at)
+    assert (row["steps done"], row["steps"], row["budget"]) == (0, 2000, "2 min")
+    assert any(
+        m.value.startswith("**running** · step 0 of ≤2,000 · 0.0 of 2 min") for m in at.markdown
+    )
 
 
 def test_an_identical_run_is_refused_while_it_runs(run_store):
@@ -146,7 +174,9 @@ def test_resume_and_sweep_pass_their_settings_on(trained_store, monkeypatch):
     resumed, swept = [], []
     monkeypatch.setattr(jobs, "resume", lambda r, store, steps=None: resumed.append((r.id, steps)))
     monkeypatch.setattr(
-        jobs, "launch_sweep", lambda r, store, f, m, s: swept.append((r.id, f, m, s))
+        jobs,
+        "launch_sweep",
+        lambda r, store, f, m, s, draws: swept.append((r.id, f, m, s, draws)),
     )
     at = open_page()
     at.number_input(key=Keys.TRAIN_EXTRA_STEPS).set_value(10).run()
@@ -154,11 +184,15 @@ def test_resume_and_sweep_pass_their_settings_on(trained_store, monkeypatch):
     at.button(key=Keys.TRAIN_RESUME).click().run()
     ok(at)
     assert resumed == [(run.id, 14)]
+    at.button(key=Keys.ADAPT_START).click().run()  # the defaults: the baseline is in them
+    ok(at)
+    assert swept == [(run.id, [0.01, 0.1, 1.0], ["linear", "knn", "scratch"], DEFAULT_STEPS, 10)]
     at.multiselect(key=Keys.ADAPT_MODES).set_value(["knn", "scratch"]).run()
     at.multiselect(key=Keys.ADAPT_FRACTIONS).set_value([1.0, 0.1]).run()
+    at.number_input(key=Keys.ADAPT_DRAWS).set_value(3).run()
     at.button(key=Keys.ADAPT_START).click().run()
     ok(at)
-    assert swept == [(run.id, [0.1, 1.0], ["knn", "scratch"], 300)]
+    assert swept[1] == (run.id, [0.1, 1.0], ["knn", "scratch"], DEFAULT_STEPS, 3)
 
 
 def test_label_efficiency_chart_and_a_failed_sweep(trained_store):
@@ -183,6 +217,33 @@ def test_label_efficiency_chart_and_a_failed_sweep(trained_store):
         ("10% (10)", "knn", 0.3),
         ("100% (100)", "linear", 0.8),
     ]
+
+
+def test_label_draws_are_error_bars_and_columns(trained_store):
+    run = trained_store.list()[0]
+    drawn = {"accuracy_std": 0.05, "draws": 10, "accuracies": [0.4] * 10}
+    records = [
+        {"mode": "scratch", "label_fraction": 0.1, "labels": 10, "accuracy": 0.4} | drawn,
+        {"mode": "scratch", "label_fraction": 1.0, "labels": 100, "accuracy": 0.8, "draws": 1},
+    ]
+    (run.path / "adapt.json").write_text(json.dumps(records))
+    at = open_page()
+    [line] = chart(at, "adapt.chart")["data"]
+    assert line["name"] == "supervised (scratch)" and line["error_y"]["array"] == [0.05, 0.0]
+    rows = table(at, 1)
+    assert [(r["± std"], r["draws"]) for r in rows] == [(0.05, 10), (None, 1)]
+
+
+def test_a_running_sweep_shows_its_last_progress_line(trained_store):
+    run = trained_store.list()[0]
+    job = {"pid": os.getpid(), "started": time.time(), "modes": ["knn"], "fractions": [0.1, 1.0]}
+    (run.path / jobs.SWEEP_JOB).write_text(
+        json.dumps(job | {"draws": 10, "output": "sweep-x.json"})
+    )
+    (run.path / jobs.SWEEP_LOG).write_text("sweep: 1/2 knn 10 %: 40.0 % ± 5.0 (10 draws, 3 s)\n")
+    at = open_page()
+    [info] = [i.value.replace("\\", "") for i in at.info if "A sweep is running" in i.value]
+    assert "10 label draws each" in info and "1/2 knn 10 %: 40.0 % ± 5.0" in info
 
 
 def test_a_store_folder_typed_in_the_sidebar(trained_store, tmp_path):

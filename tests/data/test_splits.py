@@ -7,7 +7,15 @@ import math
 import pytest
 import torch
 
-from sslcore.data import LABEL_FRACTIONS, Dataset, label_subset, split_source_target
+from sslcore.data import (
+    LABEL_FRACTIONS,
+    Dataset,
+    label_count,
+    label_indices,
+    label_subset,
+    protocol_split,
+    split_source_target,
+)
 
 CLASS_SIZES = [50, 31, 7, 2, 0, 1]  # class 4 has no samples
 
@@ -96,10 +104,56 @@ def test_bad_seed(seed):
 @pytest.mark.parametrize("fraction", [0.01, 0.1, 0.25, 0.5, 1.0])
 def test_label_subset_is_stratified_with_one_per_present_class(fraction):
     sub = label_subset(indexed(), fraction)
+    present = [n for n in CLASS_SIZES if n]
+    assert len(sub) == label_count(sum(present), len(present), fraction)
     for c, n in enumerate(CLASS_SIZES):
-        want = max(1, round_half_up(fraction * n)) if n else 0
-        assert sub.class_counts()[f"c{c}"] == want
+        got = sub.class_counts()[f"c{c}"]
+        if not n:
+            assert got == 0
+            continue
+        assert 1 <= got <= n
+        assert math.floor(fraction * n) - 1 <= got <= max(1, math.ceil(fraction * n) + 1)
     assert rows(sub) == sorted(rows(sub)) and sub.num_classes == len(CLASS_SIZES)
+
+
+def test_label_count_is_a_fraction_of_all_labels_with_one_per_class():
+    assert label_count(1257, 10, 0.01) == 13  # digits' in-domain train split at 1 %
+    assert label_count(1257, 10, 0.1) == 126
+    assert label_count(1257, 10, 1.0) == 1257
+    assert label_count(300, 10, 0.01) == 10  # 3 by the fraction, but one per class
+    assert label_count(6, 10, 0.5) == 6  # never more than there are
+
+
+def test_a_draw_at_1_percent_of_digits_keeps_13_labels_of_every_class():
+    y = torch.arange(10).repeat_interleave(
+        torch.tensor([124, 127, 124, 128, 127, 127, 127, 125, 122, 126])
+    )
+    idx = label_indices(y.numpy(), 0.01, seed=3)
+    assert len(idx) == 13 and set(y[idx].tolist()) == set(range(10))
+
+
+def test_per_class_draws_keep_k_of_every_class_and_nest():
+    y = indexed().y.numpy()
+    two, three = label_indices(y, per_class=2), label_indices(y, per_class=3)
+    counts = {c: int((y[two] == c).sum()) for c in set(y.tolist())}
+    assert counts == {0: 2, 1: 2, 2: 2, 3: 2, 5: 1}  # class 5 has a single sample
+    assert set(two) < set(three)
+    with pytest.raises(ValueError, match="not both"):
+        label_indices(y, 0.1, per_class=2)
+    with pytest.raises(ValueError, match="per_class must be an int >= 1"):
+        label_indices(y, per_class=0)
+
+
+def test_in_domain_split_pretrains_on_the_pool_the_labels_come_from():
+    data = indexed([60, 40, 20])
+    split = protocol_split(data, "in_domain", test_fraction=0.3, seed=0)
+    assert rows(split.source) == rows(split.target_train)
+    assert not set(rows(split.target_train)) & set(rows(split.target_test))
+    assert len(split.target_test) == 36 and len(split.target_train) == 84
+    transfer = protocol_split(data, "transfer", 0.5, 0.3, seed=0)
+    assert not set(rows(transfer.source)) & set(rows(transfer.target_train))
+    with pytest.raises(ValueError, match="protocol: expected"):
+        protocol_split(data, "semi", 0.5, 0.3)
 
 
 def test_label_subsets_are_nested_and_seeded():

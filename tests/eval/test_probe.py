@@ -8,7 +8,7 @@ from sslcore.models import make_encoder
 
 
 def test_extract_features_keeps_the_mode_and_batches():
-    encoder = make_encoder((3, 8, 8), width=2)
+    encoder = make_encoder((3, 8, 8), width=2, name="tiny")
     encoder.train()
     x = torch.randint(0, 256, (7, 3, 8, 8), dtype=torch.uint8)
     feats = extract_features(encoder, x, batch_size=3)

@@ -34,10 +34,12 @@ def images(n: int = 6, shape=(3, 32, 32), seed: int = 0, device: str = "cpu") ->
 def assert_views_replay(task: PretextTask, x: torch.Tensor, seed: int = 3) -> None:
     """make_batch's x̃ is exactly ops.augment_views on params sampled with the same seed."""
     batch = task.make_batch(x, torch.Generator().manual_seed(seed))
-    params = sample_view_params(
-        task.spec, x.shape, views=2, generator=torch.Generator().manual_seed(seed), device=x.device
-    )
+    generator = torch.Generator().manual_seed(seed)
+    params = sample_view_params(task.spec, x.shape, views=2, generator=generator, device=x.device)
     expected = ops.augment_views(x, params)  # (2B, C, h, w)
+    geometry = getattr(task, "geometry", None)
+    if geometry is not None and geometry.active:  # the tilt and noise, from the same generator
+        expected = geometry(expected, generator, task.spec.mean, task.spec.std)
     assert batch.inputs.dtype == torch.float32 and batch.inputs.device == x.device
     assert torch.equal(batch.inputs, expected)
     assert task.view_params(x, torch.Generator().manual_seed(seed)).equal(params)

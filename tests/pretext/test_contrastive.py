@@ -133,8 +133,14 @@ def test_bad_head_widths(width):
 
 
 def test_small_images_get_a_gentler_default_recipe():
-    small, cifar, large = (Contrastive(s).spec for s in ((1, 8, 8), (3, 32, 32), (3, 64, 64)))
-    assert small.scale == (0.4, 1.0) and small.flip_p == 0.0
+    tasks = [Contrastive(s) for s in ((1, 8, 8), (3, 32, 32), (3, 64, 64))]
+    small, cifar, large = (task.spec for task in tasks)
+    assert small.scale == (0.3, 1.0) and small.flip_p == 0.0
+    assert small.brightness == pytest.approx(0.3)
+    geometry = tasks[0].geometry
+    assert (geometry.rotation, geometry.noise) == (15.0, 0.08)
+    assert not tasks[1].geometry.active and not tasks[2].geometry.active
+    assert Contrastive((1, 8, 8), rotation=0.0, noise=0.0).geometry.active is False
     assert cifar.scale == (0.3, 1.0) and cifar.flip_p == 0.5
     assert cifar.grayscale_p == 0.5 and cifar.blur_p == 0.0 and cifar.hue == 0.1  # strength 0.5
     assert large == Contrastive((3, 64, 64), spec=ViewSpec.simclr(64)).spec  # the paper's

@@ -23,7 +23,7 @@ def same(state_a, state_b):
 
 
 def test_linear_probe_keeps_theta_star_frozen(run):
-    encoder, head, record = adapt_models(run, "linear", 1.0, epochs=50)
+    encoder, head, record = adapt_models(run, "linear", 1.0)
     assert same(encoder.state_dict(), run.load_checkpoint()["encoder"])
     assert not any(p.requires_grad for p in encoder.parameters())
     assert head is not None and record["checkpoint_step"] == CONFIG.steps
@@ -58,7 +58,7 @@ def test_knn_has_no_head(run):
 def test_random_init_encoder_needs_a_config():
     with pytest.raises(ValueError, match="config"):
         adapt(None, "linear")
-    record = adapt(None, "linear", 1.0, config=CONFIG, epochs=20)
+    record = adapt(None, "linear", 1.0, config=CONFIG)
     assert record["checkpoint_step"] is None
 
 
@@ -77,7 +77,7 @@ def test_results_are_saved_and_the_sweep_covers_modes_and_fractions(run):
         if (run.path / "adapt.json").exists()
         else []
     )
-    records = sweep(run, fractions=(0.1, 1.0), modes=ADAPT_MODES, steps=5, epochs=20)
+    records = sweep(run, fractions=(0.1, 1.0), modes=ADAPT_MODES, steps=5)
     assert [(r["label_fraction"], r["mode"]) for r in records] == [
         (f, m) for f in (0.1, 1.0) for m in ADAPT_MODES
     ]
@@ -85,17 +85,44 @@ def test_results_are_saved_and_the_sweep_covers_modes_and_fractions(run):
     assert len(saved) == len(before) + len(records)
 
 
-def test_linear_head_standardises_with_the_unlabeled_statistics():
+def test_linear_head_standardises_with_the_pool_statistics_and_is_the_probe():
+    """g_φ of the linear mode is linear_probe_accuracy's classifier, standardised by the pool."""
     import numpy as np
+    from sklearn.preprocessing import StandardScaler
 
-    from sslcore.train.adapt import _train_head_on_features
+    from sslcore.eval.probe import fit_linear_probe, linear_probe_accuracy
 
     rng = np.random.default_rng(0)
-    unlabeled = rng.normal(2.0, 3.0, (200, 4)).astype(np.float32)
-    labeled = unlabeled[:2]  # one label per class: their own std would be meaningless
-    head = _train_head_on_features(labeled, np.array([0, 1]), 2, 5, 0, unlabeled)
-    standardise = head[0]
-    torch.testing.assert_close(standardise.mean, torch.from_numpy(unlabeled).mean(0))
-    torch.testing.assert_close(standardise.std, torch.from_numpy(unlabeled).std(0))
-    alone = _train_head_on_features(labeled, np.array([0, 1]), 2, 5, 0)
-    torch.testing.assert_close(alone[0].mean, torch.from_numpy(labeled).mean(0))
+    pool = rng.normal(2.0, 3.0, (200, 4)).astype(np.float32)
+    y = (pool[:, 0] > 2.0).astype(np.int64)
+    labeled, labels = pool[:20], y[:20]
+    scaler = StandardScaler().fit(pool)
+    head = fit_linear_probe(labeled, labels, 3, scaler)  # class 2 never seen
+    torch.testing.assert_close(head[0].mean, torch.from_numpy(pool.mean(0)))
+    logits = head(torch.from_numpy(pool))
+    assert (logits[:, 2] < -1e3).all()  # an absent class is never predicted
+    accuracy = float((logits.argmax(1).numpy() == y).mean())
+    assert accuracy == pytest.approx(linear_probe_accuracy(labeled, labels, pool, y, scaler))
+
+
+def test_draws_give_the_mean_and_spread_over_label_draws(run):
+    record = adapt(run, "linear", 0.2, draws=4, save=False)
+    accuracies = record["accuracies"]
+    assert record["draws"] == 4 and len(accuracies) == 4
+    assert record["accuracy"] == pytest.approx(sum(accuracies) / 4)
+    assert record["accuracy_min"] == min(accuracies) <= max(accuracies) == record["accuracy_max"]
+    singles = [adapt(run, "linear", 0.2, seed=d, save=False)["accuracy"] for d in range(4)]
+    assert singles == pytest.approx(accuracies)  # draw d is the draw of seed d
+    assert adapt(run, "knn", 1.0, draws=4, save=False)["draws"] == 1  # all labels: one draw
+
+
+def test_scratch_sees_augmented_images():
+    from sslcore.train.adapt import _augmenter
+
+    x = torch.randint(0, 256, (4, 1, 8, 8), dtype=torch.uint8)
+    views = _augmenter(x.shape[1:])
+    a = views(x, torch.Generator().manual_seed(0))
+    b = views(x, torch.Generator().manual_seed(1))
+    assert a.shape == (4, 1, 8, 8) and a.dtype == torch.float32 and not torch.equal(a, b)
+    vectors = torch.randn(4, 13)
+    assert torch.equal(_augmenter((13,))(vectors, torch.Generator()), vectors)

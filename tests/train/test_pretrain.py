@@ -117,3 +117,37 @@ def test_resume_after_kill_9_continues_the_metrics_exactly(tmp_path):
     assert json.loads(done.stdout.strip().splitlines()[-1])["run"] == run.id
     assert comparable(run.metrics()) == expected
     assert run.status()["state"] == "done"
+
+
+def test_a_time_budget_ends_the_run_and_spreads_the_schedule_over_it(tmp_path, monkeypatch):
+    """With ``minutes``, the run stops once its training seconds reach the budget."""
+    from sslcore.train import pretrain as module
+
+    clock = {"t": 0.0}
+
+    def fake_clock():  # every reading advances 0.25 s: a step (two readings) takes 0.25 s
+        clock["t"] += 0.25
+        return clock["t"]
+
+    monkeypatch.setattr(module.time, "perf_counter", fake_clock)
+    config = PretrainConfig(**TINY, steps=1000, minutes=0.05, eval_every=1000, warmup_steps=1)
+    run = pretrain(config, store=RunStore(tmp_path), progress=False)
+    metrics = run.metrics()
+    assert len(metrics) == 12  # 3 s of budget, 0.25 s per step
+    assert run.status()["state"] == "done" and run.summary()["steps"] == 12
+    assert "probe_accuracy" in metrics[-1]  # the last step is evaluated and checkpointed
+    assert [s for s, _ in run.checkpoints()] == [12]
+    lrs = [r["lr"] for r in metrics]
+    assert lrs == sorted(lrs, reverse=True) and lrs[-1] < 0.1 * config.lr  # decays to ~0
+    assert run.load_checkpoint()["train_seconds"] == pytest.approx(3.0)
+
+
+def test_budget_progress_takes_the_further_of_steps_and_time():
+    from sslcore.train.schedules import budget_progress, warmup_cosine_progress
+
+    assert budget_progress(10, 100, 30.0, 60.0) == 0.5
+    assert budget_progress(90, 100, 30.0, 60.0) == 0.9
+    assert budget_progress(10, 100, 90.0, 60.0) == 1.0
+    assert warmup_cosine_progress(0, 0.0, 4, 1.0) == pytest.approx(0.25)
+    assert warmup_cosine_progress(9, 0.5, 4, 1.0) == pytest.approx(0.5)
+    assert warmup_cosine_progress(9, 1.0, 4, 1.0) == pytest.approx(0.0)

@@ -187,7 +187,7 @@ def test_adaptation_refuses_a_budget_that_trains_nothing(run, capsys):
             assert main(argv) == 2
             err = capsys.readouterr().err.strip()
             assert "--adapt-steps: expected an integer >= 1" in err and len(err.splitlines()) == 1
-    for option in ({"steps": -1}, {"steps": 0}, {"epochs": 0}, {"batch_size": 0}, {"lr": -1.0}):
+    for option in ({"steps": -1}, {"steps": 0}, {"draws": 0}, {"batch_size": 0}, {"lr": -1.0}):
         with pytest.raises(ValueError, match=next(iter(option))):
             adapt(run, "finetune", 1.0, **option)
     assert run.adapt_records() == []
