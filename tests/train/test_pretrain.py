@@ -151,3 +151,25 @@ def test_budget_progress_takes_the_further_of_steps_and_time():
     assert warmup_cosine_progress(0, 0.0, 4, 1.0) == pytest.approx(0.25)
     assert warmup_cosine_progress(9, 0.5, 4, 1.0) == pytest.approx(0.5)
     assert warmup_cosine_progress(9, 1.0, 4, 1.0) == pytest.approx(0.0)
+
+
+def test_online_evaluation_uses_a_fixed_stratified_subset_of_a_large_split(monkeypatch):
+    """Watching a run stays cheap: at most ONLINE_TRAIN / ONLINE_TEST samples are probed."""
+    from sslcore.data import load_dataset, protocol_split
+    from sslcore.models import make_encoder
+    from sslcore.train import pretrain as module
+
+    split = protocol_split(load_dataset("wine"), "in_domain", test_fraction=0.3, seed=0)
+    monkeypatch.setattr(module, "ONLINE_TRAIN", 40)
+    monkeypatch.setattr(module, "ONLINE_TEST", 20)
+    sizes = []
+    real = module.extract_features
+    monkeypatch.setattr(
+        module, "extract_features", lambda e, x, **k: sizes.append(len(x)) or real(e, x, **k)
+    )
+    scores = module.evaluate(make_encoder((13,), 8), split)
+    assert sizes == [40, 20] and 0 <= scores["probe_accuracy"] <= 1
+    subset = module._online_subset(split.target_train, 40)
+    assert len(set(subset.y.tolist())) == 3  # every class is kept
+    again = module._online_subset(split.target_train, 40)
+    assert torch.equal(subset.x, again.x)  # the same samples at every evaluation
