@@ -38,7 +38,7 @@ import torch
 from benchmarks.common import dump, metadata
 from sslcore.config import PROTOCOLS, PretrainConfig
 from sslcore.data import load_dataset
-from sslcore.eval.few_label import few_label_accuracy, paired_difference
+from sslcore.eval.few_label import accuracy_summary, few_label_accuracy, paired_difference
 from sslcore.pretext import tasks_for
 from sslcore.pretext.base import to_model_input
 from sslcore.runs import RunStore
@@ -72,24 +72,26 @@ def _record(
     per_seed: list[list[float]],
     seconds: list[float],
 ) -> dict[str, Any]:
-    """The summary of `per_seed[seed][draw]` accuracies (draws paired across seeds)."""
+    """The summary of `per_seed[seed][draw]` accuracies, pooled over seeds × draws.
+
+    ``accuracies`` holds each draw's mean over the seeds: the draws pair with the baselines'.
+    """
     pooled = np.asarray(per_seed, dtype=np.float64)
-    return {
-        "dataset": dataset,
-        "protocol": protocol,
-        "pretext": pretext,
-        "mode": mode,
-        "label_fraction": fraction,
-        "labels": labels,
-        "accuracy": float(pooled.mean()),
-        "accuracy_std": float(pooled.std(ddof=1)) if pooled.size > 1 else 0.0,
-        "accuracy_min": float(pooled.min()),
-        "accuracy_max": float(pooled.max()),
-        "draws": pooled.shape[1],
-        "seeds": pooled.shape[0],
-        "pretrain_seconds": float(np.mean(seconds)) if seconds else 0.0,
-        "accuracies": pooled.mean(axis=0).tolist(),
-    }
+    return (
+        {
+            "dataset": dataset,
+            "protocol": protocol,
+            "pretext": pretext,
+            "mode": mode,
+            "label_fraction": fraction,
+            "labels": labels,
+            "draws": pooled.shape[1],
+            "seeds": pooled.shape[0],
+            "pretrain_seconds": float(np.mean(seconds)) if seconds else 0.0,
+        }
+        | accuracy_summary(pooled.ravel())
+        | {"accuracies": pooled.mean(axis=0).tolist()}
+    )
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:

@@ -22,12 +22,13 @@ differs, and why:
 
 from sslcore.augment.geometry import ViewGeometry, rotate_and_noise
 from sslcore.augment.params import JITTER_OPS, ViewParams, sample_view_params
-from sslcore.augment.presets import supervised_views
+from sslcore.augment.presets import SMALL_IMAGE, small_image_views, supervised_views
 from sslcore.augment.spec import ViewSpec, default_blur_kernel_size
 from sslcore.augment.views import ViewAugment
 
 __all__ = [
     "JITTER_OPS",
+    "SMALL_IMAGE",
     "ViewAugment",
     "ViewGeometry",
     "ViewParams",
@@ -35,5 +36,6 @@ __all__ = [
     "default_blur_kernel_size",
     "rotate_and_noise",
     "sample_view_params",
+    "small_image_views",
     "supervised_views",
 ]

@@ -19,10 +19,32 @@ from sslcore.data.splits import label_indices
 from sslcore.eval._arrays import ArrayLike, as_labels, as_matrix, check_int
 from sslcore.eval.probe import knn_accuracy, linear_probe_accuracy
 
-__all__ = ["CLASSIFIERS", "FewLabelResult", "few_label_accuracy", "paired_difference"]
+__all__ = [
+    "CLASSIFIERS",
+    "FewLabelResult",
+    "accuracy_summary",
+    "few_label_accuracy",
+    "paired_difference",
+]
 
 CLASSIFIERS = ("linear", "knn")
 DEFAULT_DRAWS = 10
+
+
+def accuracy_summary(values: Sequence[float]) -> dict[str, Any]:
+    """A record's accuracy fields over label draws, one owner for every few-label record.
+
+    ``accuracy`` (the mean), ``accuracy_std`` (sample std), ``accuracy_min``, ``accuracy_max``
+    and ``accuracies`` (in draw order, for paired comparisons).
+    """
+    stats = _summary(tuple(float(v) for v in values))
+    return {
+        "accuracy": stats["mean"],
+        "accuracy_std": stats["std"],
+        "accuracy_min": stats["min"],
+        "accuracy_max": stats["max"],
+        "accuracies": [float(v) for v in values],
+    }
 
 
 def _summary(values: tuple[float, ...]) -> dict[str, float]:

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 import torch
 
 from sslcore import ops
-from sslcore.augment import ViewGeometry, ViewParams, ViewSpec, sample_view_params
+from sslcore.augment import (
+    SMALL_IMAGE,
+    ViewGeometry,
+    ViewParams,
+    ViewSpec,
+    sample_view_params,
+    small_image_views,
+)
 from sslcore.pretext.base import IMAGE_MEAN, IMAGE_STD, PretextBatch, PretextTask
 
 __all__ = [
@@ -81,7 +88,6 @@ def check_widths(**widths: int) -> tuple[int, ...]:
     return tuple(widths.values())
 
 
-SMALL_IMAGE = 16  # px: at or below this side, the default recipe is gentler
 CIFAR_IMAGE = 32  # px: up to this side, the CIFAR-sized recipe
 
 
@@ -99,7 +105,7 @@ def default_view_spec(h: int, w: int) -> ViewSpec:
     ImageNet recipe (crops from 8 %, strength 1, blur) stays near chance, 0.14.
     """
     if min(h, w) <= SMALL_IMAGE:
-        return ViewSpec.simclr((h, w), strength=0.375, scale=(0.3, 1.0), flip_p=0.0)
+        return small_image_views((h, w))[0]
     if min(h, w) <= CIFAR_IMAGE:
         return ViewSpec.simclr((h, w), strength=0.5, blur=False, scale=(0.3, 1.0), grayscale_p=0.5)
     return ViewSpec.simclr((h, w))
@@ -108,7 +114,7 @@ def default_view_spec(h: int, w: int) -> ViewSpec:
 def default_geometry(h: int, w: int) -> ViewGeometry:
     """The tilt and noise after the kernel: ±15° and σ ≤ 0.08 at ≤ 16 px, none above."""
     if min(h, w) <= SMALL_IMAGE:
-        return ViewGeometry(rotation=15.0, noise=0.08)
+        return small_image_views((h, w))[1]
     return ViewGeometry()
 
 

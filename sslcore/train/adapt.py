@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from sslcore.augment import sample_view_params, supervised_views
 from sslcore.config import ADAPT_MODES, PretrainConfig
 from sslcore.data import Dataset, label_indices
 from sslcore.data.splits import LABEL_FRACTIONS
+from sslcore.eval.few_label import accuracy_summary
 from sslcore.eval.probe import extract_features, fit_linear_probe, knn_accuracy
 from sslcore.models import freeze, make_encoder, task_head, transfer
 from sslcore.pretext.base import IMAGE_MEAN, IMAGE_STD, to_model_input
@@ -110,11 +111,9 @@ def _finetune(
 
 
 @torch.no_grad()
-def _scores(
-    encoder: torch.nn.Module, head: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
-) -> tuple[float, float]:
-    """(accuracy, mean cross-entropy L_adapt) of g_φ(h_θ(x)) against y."""
-    logits = head(torch.from_numpy(extract_features(encoder, x)))
+def _scores(head: torch.nn.Module, features: np.ndarray, y: torch.Tensor) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy L_adapt) of g_φ on features h_θ(x), against y."""
+    logits = head(torch.from_numpy(features))
     return float((logits.argmax(1) == y).float().mean()), float(F.cross_entropy(logits, y))
 
 
@@ -127,7 +126,7 @@ class _Prepared:
     test: Dataset
     state: dict[str, torch.Tensor] | None  # θ*; None: a random-init encoder
     step: int | None
-    features: dict[str, np.ndarray] = field(default_factory=dict)  # frozen h(pool), h(test)
+    frozen: tuple[torch.nn.Module, np.ndarray, np.ndarray] | None = None  # h, h(pool), h(test)
 
 
 def _prepare(
@@ -155,13 +154,13 @@ def _encoder(prep: _Prepared, mode: str, seed: int) -> torch.nn.Module:
     return transfer(encoder)
 
 
-def _frozen_features(prep: _Prepared, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """h(pool) and h(test) of the frozen encoder, computed once for all draws."""
-    if not prep.features:
+def _frozen(prep: _Prepared, mode: str) -> tuple[torch.nn.Module, np.ndarray, np.ndarray]:
+    """The frozen encoder, h(pool) and h(test): made once, shared by every draw."""
+    if prep.frozen is None:
         encoder = freeze(_encoder(prep, mode, 0))
-        prep.features["pool"] = extract_features(encoder, prep.pool.x)
-        prep.features["test"] = extract_features(encoder, prep.test.x)
-    return prep.features["pool"], prep.features["test"]
+        pool, test = extract_features(encoder, prep.pool.x), extract_features(encoder, prep.test.x)
+        prep.frozen = (encoder, pool, test)
+    return prep.frozen
 
 
 def _adapt_draw(
@@ -173,16 +172,15 @@ def _adapt_draw(
     y_pool, y_test = prep.pool.y.numpy(), test.y.numpy()
     record: dict[str, Any] = {"labels": len(train)}
     if mode in ("knn", "linear"):
-        encoder = freeze(_encoder(prep, mode, seed))
-        pool, test_feats = _frozen_features(prep, mode)
+        encoder, pool, test_feats = _frozen(prep, mode)
         if mode == "knn":
             accuracy = knn_accuracy(pool[idx], y_pool[idx], test_feats, y_test)
             scores = {"accuracy": accuracy, "test_loss": None, "train_loss": None}
             return encoder, None, record | scores
         scaler = StandardScaler().fit(pool)  # the whole labeled pool, its labels unused
         head = fit_linear_probe(pool[idx], y_pool[idx], prep.pool.num_classes, scaler)
-        accuracy, test_loss = _scores_of_features(head, test_feats, test.y)
-        _, train_loss = _scores_of_features(head, pool[idx], train.y)
+        accuracy, test_loss = _scores(head, test_feats, test.y)
+        _, train_loss = _scores(head, pool[idx], train.y)
     else:  # finetune, scratch: the same budget
         encoder, head = _finetune(
             _encoder(prep, mode, seed),
@@ -194,22 +192,13 @@ def _adapt_draw(
             lr,
             seed,
         )
-        accuracy, test_loss = _scores(encoder, head, test.x, test.y)
-        _, train_loss = _scores(encoder, head, train.x, train.y)
+        accuracy, test_loss = _scores(head, extract_features(encoder, test.x), test.y)
+        _, train_loss = _scores(head, extract_features(encoder, train.x), train.y)
     return (
         encoder,
         head,
         record | {"accuracy": accuracy, "test_loss": test_loss, "train_loss": train_loss},
     )
-
-
-@torch.no_grad()
-def _scores_of_features(
-    head: torch.nn.Module, features: np.ndarray, y: torch.Tensor
-) -> tuple[float, float]:
-    """(accuracy, mean cross-entropy) of g_φ on precomputed features."""
-    logits = head(torch.from_numpy(features))
-    return float((logits.argmax(1) == y).float().mean()), float(F.cross_entropy(logits, y))
 
 
 def adapt_models(
@@ -251,15 +240,36 @@ def adapt_models(
     began = time.perf_counter()
     prep = _prepare(run, config, checkpoint_step)
     encoder, head, scores = _adapt_draw(prep, mode, label_fraction, seed, steps, batch_size, lr)
-    record: dict[str, Any] = {"mode": mode, "label_fraction": float(label_fraction)}
-    step = None if mode == "scratch" else prep.step  # scratch never reads the checkpoint
-    record |= scores | {"checkpoint_step": step, "seed": seed, "draws": 1}
-    record["seconds"] = time.perf_counter() - began
-    return encoder, head, record
+    return encoder, head, _record(prep, mode, label_fraction, seed, [scores], began)
 
 
 def _mean(values: list[float | None]) -> float | None:
     return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def _record(
+    prep: _Prepared,
+    mode: str,
+    fraction: float,
+    seed: int,
+    scores: list[dict[str, Any]],
+    began: float,
+) -> dict[str, Any]:
+    """The record of `scores`, one per label draw: their mean, and over several their spread."""
+    record: dict[str, Any] = {"mode": mode, "label_fraction": float(fraction)}
+    record |= {
+        "labels": scores[0]["labels"],
+        "accuracy": float(np.mean([s["accuracy"] for s in scores])),
+        "test_loss": _mean([s["test_loss"] for s in scores]),
+        "train_loss": _mean([s["train_loss"] for s in scores]),
+        "checkpoint_step": None if mode == "scratch" else prep.step,  # scratch never reads θ*
+        "seed": seed,
+        "draws": len(scores),
+    }
+    if len(scores) > 1:
+        record |= accuracy_summary([s["accuracy"] for s in scores])
+    record["seconds"] = time.perf_counter() - began
+    return record
 
 
 def adapt(
@@ -294,25 +304,7 @@ def adapt(
         _adapt_draw(prep, mode, label_fraction, seed + d, steps, batch_size, lr)[2]
         for d in range(count)
     ]
-    accuracies = [s["accuracy"] for s in scores]
-    record: dict[str, Any] = {"mode": mode, "label_fraction": float(label_fraction)}
-    record |= {
-        "labels": scores[0]["labels"],
-        "accuracy": float(np.mean(accuracies)),
-        "test_loss": _mean([s["test_loss"] for s in scores]),
-        "train_loss": _mean([s["train_loss"] for s in scores]),
-        "checkpoint_step": None if mode == "scratch" else prep.step,
-        "seed": seed,
-        "draws": count,
-    }
-    if count > 1:
-        record |= {
-            "accuracy_std": float(np.std(accuracies, ddof=1)),
-            "accuracy_min": float(min(accuracies)),
-            "accuracy_max": float(max(accuracies)),
-            "accuracies": accuracies,
-        }
-    record["seconds"] = time.perf_counter() - began
+    record = _record(prep, mode, label_fraction, seed, scores, began)
     if save and run is not None:
         _save(run, record)
     return record

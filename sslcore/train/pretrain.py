@@ -386,7 +386,7 @@ def _train(
             setup.optimizer.zero_grad(set_to_none=True)
             result.loss.backward()  # DDP averages the ranks' gradients here
             setup.optimizer.step()
-            seconds = _agreed_seconds(time.perf_counter() - began)
+            seconds = _agreed_seconds(time.perf_counter() - began, config)
             setup.train_seconds += seconds
             record: dict[str, Any] = {"step": step + 1, "loss": value, "lr": lr} | values
             record |= {"samples_per_s": config.batch_size / seconds, "seconds": seconds}
@@ -429,9 +429,12 @@ def _learning_rate(config: PretrainConfig, step: int, train_seconds: float) -> f
     return warmup_cosine_progress(step, progress, config.warmup_steps, config.lr)
 
 
-def _agreed_seconds(seconds: float) -> float:
-    """A step's duration, the same on every rank (the slowest), so all end a budget together."""
-    if rank_and_world()[1] == 1:
+def _agreed_seconds(seconds: float, config: PretrainConfig) -> float:
+    """A step's duration; under a time budget, the slowest rank's on every rank.
+
+    So all ranks end the budget together; without a budget, no collective is spent on it.
+    """
+    if config.minutes is None or rank_and_world()[1] == 1:
         return seconds
     import torch.distributed as dist
 
