@@ -127,6 +127,7 @@ SHARED: dict[str, dict[str, Limit]] = {
         Keys.TRAIN_TASK: ANY,
         Keys.TRAIN_ENCODER: Limit(choices=ENCODERS),
         Keys.TRAIN_PROTOCOL: Limit(choices=PROTOCOLS),
+        Keys.TRAIN_TUNED: ANY,
         Keys.TRAIN_STEPS: Limit(1, 1_000_000),
         Keys.TRAIN_MINUTES: Limit(0.0, MINUTES_MAX),  # 0: no time budget
         Keys.TRAIN_BATCH: Limit(choices=(8, 16, 32, 64, 128, 256)),

@@ -95,6 +95,7 @@ class Keys:
     TRAIN_TASK = "train.task"
     TRAIN_ENCODER = "train.encoder"
     TRAIN_PROTOCOL = "train.protocol"
+    TRAIN_TUNED = "train.tuned"  # the tuned steps, budget, batch, lr (config.DATASET_DEFAULTS)
     TRAIN_STEPS = "train.steps"
     TRAIN_MINUTES = "train.minutes"  # a time budget of training steps; 0 = none, steps only
     TRAIN_BATCH = "train.batch"
@@ -229,6 +230,7 @@ DEFAULTS.update(
         Keys.TRAIN_TASK: "rotation",
         Keys.TRAIN_ENCODER: "auto",
         Keys.TRAIN_PROTOCOL: "in_domain",
+        Keys.TRAIN_TUNED: True,
         Keys.TRAIN_STEPS: 300,
         Keys.TRAIN_MINUTES: 0.0,
         Keys.TRAIN_BATCH: 64,

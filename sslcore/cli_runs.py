@@ -175,10 +175,11 @@ def _sweep_line(done: int, total: int, record: dict[str, Any]) -> str:
     """One progress line: ``sweep: 3/9 linear 10 %: 92.4 % ± 3.0 (10 draws, 12 s)``."""
     draws = int(record.get("draws", 1))
     spread = f" ± {100 * record['accuracy_std']:.1f}" if "accuracy_std" in record else ""
+    reused = f", {record['reused_draws']} reused" if record.get("reused_draws") else ""
     return (
         f"sweep: {done}/{total} {record['mode']} {_percent(record['label_fraction'])}: "
         f"{100 * record['accuracy']:.1f} %{spread} ({draws} draw{'s' * (draws != 1)}, "
-        f"{record.get('seconds', 0.0):.0f} s)"
+        f"{record.get('seconds', 0.0):.0f} s{reused})"
     )
 
 
@@ -201,6 +202,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         steps=args.adapt_steps,
         draws=args.draws,
         progress=_print_progress,
+        reuse=not args.fresh,
     )
     print(f"sweep: done in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
     if args.json:
@@ -368,6 +370,12 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
                 "is the supervised baseline)",
             )
             p.add_argument("--json", action="store_true")
+            p.add_argument(
+                "--fresh",
+                action="store_true",
+                help="recompute every label draw (default: reuse the draws the run already "
+                "holds for the same mode, fraction, checkpoint and budget)",
+            )
             p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("runs", help="list the runs in the store")

@@ -126,6 +126,29 @@ def metrics_record(value: Any, where: str) -> dict[str, Any]:
     return record
 
 
+def _adapt_budget(value: Any) -> bool:
+    """A finetune/scratch budget of an adapt.json record: ``{steps, batch_size, lr}``."""
+    return (
+        isinstance(value, dict)
+        and set(value) == {"steps", "batch_size", "lr"}
+        and _is_step(value["steps"])
+        and _is_step(value["batch_size"])
+        and _is_number(value["lr"])
+    )
+
+
+def _draw_score(value: Any) -> bool:
+    """One label draw's scores in an adapt.json record (what a later sweep reuses)."""
+    return (
+        isinstance(value, dict)
+        and set(value) == {"labels", "accuracy", "test_loss", "train_loss"}
+        and _is_step(value["labels"])
+        and _is_number(value["accuracy"])
+        and _is_optional_number(value["test_loss"])
+        and _is_optional_number(value["train_loss"])
+    )
+
+
 _ADAPT_REQUIRED = {
     "mode": (lambda v: isinstance(v, str), "a string"),
     "label_fraction": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
@@ -137,6 +160,13 @@ _ADAPT_OPTIONAL = {
     "train_loss": (_is_optional_number, "a number or null"),
     "seconds": (_is_optional_number, "a number or null"),
     "checkpoint_step": (lambda v: v is None or _is_step(v), "a step or null"),
+    "seed": (_is_step, "an integer >= 0"),
+    "draws": (lambda v: _is_step(v) and v >= 1, "an integer >= 1"),
+    "budget": (lambda v: v is None or _adapt_budget(v), "null or {steps, batch_size, lr}"),
+    "draw_scores": (
+        lambda v: isinstance(v, list) and all(_draw_score(s) for s in v),
+        "a list of {labels, accuracy, test_loss, train_loss}",
+    ),
 }
 
 

@@ -71,7 +71,7 @@ def test_adapt_averages_the_label_draws_it_is_given(store, run_id, capsys):
 
 def test_sweep_reports_each_setting_on_stderr_as_it_goes(store, run_id, capsys):
     argv = ["sweep", run_id, "--labels", "0.5,1", "--modes", "knn,linear", "--out", str(store)]
-    assert main([*argv, "--draws", "2", "--json"]) == 0
+    assert main([*argv, "--draws", "2", "--json", "--fresh"]) == 0  # nothing reused
     captured = capsys.readouterr()
     records = json.loads(captured.out)  # stdout holds the JSON only
     assert [r["draws"] for r in records] == [2, 2, 1, 1]  # one draw holds every label at 100 %
@@ -86,9 +86,12 @@ def test_sweep_reports_each_setting_on_stderr_as_it_goes(store, run_id, capsys):
         ("4", "linear", "100", "1"),
     ]
     assert [bool(m[4]) for m in matches] == [True, True, False, False]  # ± std with draws
-    assert main([*argv, "--draws", "2"]) == 0
-    table = capsys.readouterr().out.splitlines()
+    assert main([*argv, "--draws", "2"]) == 0  # the same sweep again: every draw reused
+    captured = capsys.readouterr()
+    table = captured.out.splitlines()
     assert "±" in table[1] and "±" not in table[3]
+    reused = [line for line in captured.err.splitlines() if line.startswith("sweep: ")][:4]
+    assert [line.endswith((", 2 reused)", ", 1 reused)")) for line in reused] == [True] * 4
 
 
 def test_the_adaptation_defaults_are_the_library_s():

@@ -60,10 +60,18 @@ def test_dataset_defaults_fill_what_is_left_unset():
     assert (digits.minutes, digits.steps, digits.batch_size, digits.lr) == (2.0, 2000, 512, 3e-3)
     assert digits.task_options == {"temperature": 0.5}
     assert (digits.encoder, digits.protocol) == ("auto", "in_domain")
+    assert digits.weight_decay == 1e-4
     shapes = PretrainConfig(data="shapes")
-    assert (shapes.minutes, shapes.steps, shapes.lr, shapes.encoder) == (None, 600, 2e-3, "tiny")
-    assert PretrainConfig(data="shapes", encoder="resnet").encoder == "resnet"
-    assert PretrainConfig.from_dict(digits.to_dict()) == digits  # stored resolved
+    assert (shapes.minutes, shapes.steps, shapes.lr, shapes.weight_decay) == (1.5, 3000, 5e-3, 0.05)
+    assert (shapes.encoder, shapes.width) == ("resnet", 16)
+    assert shapes.task_options["spec"]["grayscale_p"] == 0.8
+    rotation = PretrainConfig(data="shapes", task="rotation")
+    assert (rotation.lr, rotation.weight_decay, rotation.width) == (2e-3, 1e-4, 16)
+    # the tuned width belongs to the tuned encoder: a chosen encoder keeps its own default
+    assert PretrainConfig(data="shapes", encoder="resnet18").width is None
+    assert PretrainConfig(data="shapes", encoder="resnet").width is None
+    for config in (digits, shapes):
+        assert PretrainConfig.from_dict(config.to_dict()) == config  # stored resolved
 
 
 def test_given_values_win_and_given_steps_mean_no_time_budget():

@@ -43,6 +43,16 @@ BROKEN = [
     ("adapt.json", "[1]", "adapt.json record 0: expected a JSON object"),
     ("adapt.json", '{"mode": "knn"}', "adapt.json: expected a JSON list"),
     ("adapt.json", '[{"mode": "knn", "label_fraction": 5, "accuracy": 1}]', "label_fraction"),
+    (
+        "adapt.json",
+        '[{"mode": "knn", "label_fraction": 1, "accuracy": 1, "draw_scores": [{"accuracy": 1}]}]',
+        "field 'draw_scores'",
+    ),
+    (
+        "adapt.json",
+        '[{"mode": "knn", "label_fraction": 1, "accuracy": 1, "budget": {"steps": -1}}]',
+        "field 'budget'",
+    ),
     ("transfer.json", '[{"step": 1}]', "field 'pretext_loss' is missing"),
     ("landscape-pca.json", "[]", "landscape-pca.json: expected a JSON object"),
     ("landscape-pca.json", json.dumps(LANDSCAPE | {"loss": [[1.0]]}), "is not a 2 × 2 grid"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -31,6 +32,29 @@ SHAPES_N = share.choices(Keys.TRAIN_SHAPES_N)  # the widgets' ranges: share's ke
 BATCHES = share.choices(Keys.TRAIN_BATCH)
 FRACTIONS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
 CHART = {"displayModeBar": False}
+
+
+def tuned_settings(task: str, data: str) -> str:
+    """One line saying what the tuned settings of (`task`, `data`) are."""
+    try:
+        config = PretrainConfig(task=task, data=data)
+    except (ValueError, TypeError) as error:
+        return f"No tuned settings: {error}"
+    budget = f"{config.minutes:g} min, at most " if config.minutes else ""
+    options = ", ".join(f"{k} {v}" for k, v in sorted(config.task_options.items()))
+    return f"{budget}{config.steps} steps, batch {config.batch_size}, lr {config.lr:g}" + (
+        f", {options}" if options else ""
+    )
+
+
+def _chosen(steps: float, minutes: float, batch: int, lr: float) -> dict[str, Any]:
+    """The hand-chosen budget of the form (when "Tuned settings" is off)."""
+    return {
+        "steps": int(steps),
+        "minutes": float(minutes) or None,
+        "batch_size": int(batch),
+        "lr": float(lr),
+    }
 
 
 def start_form(store: RunStore) -> None:
@@ -58,11 +82,20 @@ def start_form(store: RunStore) -> None:
             help="auto: a ResNet for images, an MLP for vectors.",
         )
     with middle:
+        tuned = st.checkbox(
+            "Tuned settings",
+            key=Keys.TRAIN_TUNED,
+            help="The steps, time budget, batch size, learning rate and pretext options tuned for "
+            "this dataset and task (measured with benchmarks/bench_ssl.py).",
+        )
+        if tuned:
+            st.caption(tuned_settings(task, data_name))
         steps = st.number_input(
             "Steps",
             *share.bounds(Keys.TRAIN_STEPS),
             step=50,
             key=Keys.TRAIN_STEPS,
+            disabled=tuned,
             help="With a time budget, the most steps the run may take.",
         )
         minutes = st.number_input(
@@ -70,16 +103,18 @@ def start_form(store: RunStore) -> None:
             *share.bounds(Keys.TRAIN_MINUTES),
             step=0.5,
             key=Keys.TRAIN_MINUTES,
+            disabled=tuned,
             help="The run ends when its training steps have taken this long, or after its steps; "
             "the learning-rate schedule is spread over the budget.",
         )
-        batch = st.select_slider("Batch size", BATCHES, key=Keys.TRAIN_BATCH)
+        batch = st.select_slider("Batch size", BATCHES, key=Keys.TRAIN_BATCH, disabled=tuned)
         lr = st.number_input(
             "Peak learning rate",
             *share.bounds(Keys.TRAIN_LR),
             step=1e-4,
             format="%.4g",
             key=Keys.TRAIN_LR,
+            disabled=tuned,
         )
     with right:
         protocol = st.selectbox(
@@ -106,10 +141,7 @@ def start_form(store: RunStore) -> None:
             data_options=options,
             encoder=encoder,
             protocol=protocol,
-            steps=int(steps),
-            minutes=float(minutes) or None,
-            batch_size=int(batch),
-            lr=float(lr),
+            **({} if tuned else _chosen(steps, minutes, batch, lr)),
             seed=int(seed),
             width=int(width) or None,
             eval_every=int(eval_every),

@@ -102,7 +102,8 @@ def default_view_spec(h: int, w: int) -> ViewSpec:
     runs of a few hundred steps, 8 % crops of a 32 px image rarely hold the object, and colour
     left in most views is the shortcut that tells instances apart: on ``shapes`` (600 steps,
     τ 0.2) the linear probe reaches 0.63 with these views and 0.35 with grayscale p 0.2; the
-    ImageNet recipe (crops from 8 %, strength 1, blur) stays near chance, 0.14.
+    ImageNet recipe (crops from 8 %, strength 1, blur) stays near chance, 0.14. Shapes' own
+    contrastive views (crops of 50–100 %, grayscale p 0.8) are in ``config.DATASET_DEFAULTS``.
     """
     if min(h, w) <= SMALL_IMAGE:
         return small_image_views((h, w))[0]

@@ -240,11 +240,19 @@ def adapt_models(
     began = time.perf_counter()
     prep = _prepare(run, config, checkpoint_step)
     encoder, head, scores = _adapt_draw(prep, mode, label_fraction, seed, steps, batch_size, lr)
-    return encoder, head, _record(prep, mode, label_fraction, seed, [scores], began)
+    budget = _budget(mode, steps, batch_size, lr)
+    return encoder, head, _record(prep, mode, label_fraction, seed, [scores], began, budget)
 
 
 def _mean(values: list[float | None]) -> float | None:
     return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def _budget(mode: str, steps: int, batch_size: int, lr: float) -> dict[str, Any] | None:
+    """The training budget of ``finetune`` and ``scratch``; None for the probes (they have none)."""
+    if mode in ("linear", "knn"):
+        return None
+    return {"steps": steps, "batch_size": batch_size, "lr": float(lr)}
 
 
 def _record(
@@ -254,8 +262,12 @@ def _record(
     seed: int,
     scores: list[dict[str, Any]],
     began: float,
+    budget: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The record of `scores`, one per label draw: their mean, and over several their spread."""
+    """The record of `scores`, one per label draw: their mean, and over several their spread.
+
+    ``draw_scores`` keeps every draw's accuracy and losses, so a later sweep can reuse them.
+    """
     record: dict[str, Any] = {"mode": mode, "label_fraction": float(fraction)}
     record |= {
         "labels": scores[0]["labels"],
@@ -265,11 +277,32 @@ def _record(
         "checkpoint_step": None if mode == "scratch" else prep.step,  # scratch never reads θ*
         "seed": seed,
         "draws": len(scores),
+        "budget": budget,
     }
     if len(scores) > 1:
         record |= accuracy_summary([s["accuracy"] for s in scores])
+    record["draw_scores"] = [
+        {k: s[k] for k in ("labels", "accuracy", "test_loss", "train_loss")} for s in scores
+    ]
     record["seconds"] = time.perf_counter() - began
     return record
+
+
+_SAME = ("mode", "label_fraction", "checkpoint_step", "seed", "budget")  # what makes draws alike
+
+
+def _same_setting(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether records `a` and `b` hold draws of one setting (the same draws, seed by seed)."""
+    return all(a.get(k) == b.get(k) for k in _SAME) and "draw_scores" in a and "draw_scores" in b
+
+
+def _saved_scores(run: Run, like: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-draw scores of the run's record with most draws of `like`'s setting (or none)."""
+    best: list[dict[str, Any]] = []
+    for record in run.adapt_records():
+        if _same_setting(record, like) and len(record["draw_scores"]) > len(best):
+            best = record["draw_scores"]
+    return [dict(s) for s in best]
 
 
 def adapt(
@@ -285,6 +318,7 @@ def adapt(
     batch_size: int = 128,
     lr: float = DEFAULT_LR,
     seed: int = 0,
+    reuse: bool = False,
 ) -> dict[str, Any]:
     """The record of `mode` at `label_fraction` over `draws` label draws (seeds seed, seed + 1, …).
 
@@ -292,27 +326,47 @@ def adapt(
     with ``accuracy_std`` (sample std), ``accuracy_min``, ``accuracy_max`` and ``accuracies`` (in
     draw order, for paired comparisons); ``test_loss`` and ``train_loss`` are means. At 100 %
     of the labels every draw holds the same labels, so one draw is made. With a run and
-    ``save``, the record is appended to its adapt.json (atomically). Takes `adapt_models`'
-    other arguments.
+    ``save``, the record is written to its adapt.json (atomically) after every draw, replacing
+    the records of the same setting with fewer draws, so an interrupted call loses one draw at
+    most. With ``reuse``, the draws the run already holds for this setting (mode, fraction,
+    checkpoint, seed and training budget) are taken, not recomputed. Takes `adapt_models`' other
+    arguments.
     """
     _check(mode, label_fraction)
     _check_budget(steps, draws, batch_size, lr, seed)
     began = time.perf_counter()
     prep = _prepare(run, config, checkpoint_step)
     count = 1 if label_fraction == 1 else draws
-    scores = [
-        _adapt_draw(prep, mode, label_fraction, seed + d, steps, batch_size, lr)[2]
-        for d in range(count)
-    ]
-    record = _record(prep, mode, label_fraction, seed, scores, began)
-    if save and run is not None:
-        _save(run, record)
-    return record
+    budget = _budget(mode, steps, batch_size, lr)
+    like = {
+        "mode": mode,
+        "label_fraction": float(label_fraction),
+        "checkpoint_step": None if mode == "scratch" else prep.step,
+        "seed": seed,
+        "budget": budget,
+        "draw_scores": [],
+    }
+    scores = _saved_scores(run, like)[:count] if reuse and run is not None else []
+    reused = len(scores)
+    record = _record(prep, mode, label_fraction, seed, scores, began, budget) if scores else {}
+    while len(scores) < count:
+        d = len(scores)
+        scores.append(_adapt_draw(prep, mode, label_fraction, seed + d, steps, batch_size, lr)[2])
+        record = _record(prep, mode, label_fraction, seed, scores, began, budget)
+        if save and run is not None:
+            _save(run, record | {"reused_draws": reused})
+    return record | {"reused_draws": reused}
 
 
 def _save(run: Run, record: dict[str, Any]) -> None:
-    records = run.adapt_records()
-    atomic_write_text(run.path / "adapt.json", json.dumps([*records, record], indent=2))
+    """Appends `record` to adapt.json, dropping the records it extends (same setting, fewer)."""
+    draws = len(record["draw_scores"])
+    kept = [
+        r
+        for r in run.adapt_records()
+        if not (_same_setting(r, record) and len(r["draw_scores"]) <= draws)
+    ]
+    atomic_write_text(run.path / "adapt.json", json.dumps([*kept, record], indent=2))
 
 
 def sweep(
@@ -322,17 +376,20 @@ def sweep(
     fractions: Sequence[float] = LABEL_FRACTIONS,
     modes: Sequence[str] = ADAPT_MODES,
     progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+    reuse: bool = True,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """The label-efficiency table: `adapt` for every mode × label fraction, one record each.
 
     `progress` (if given) is called with (records done, records in all, the new record) as each
-    one is done, so a caller can report a sweep that takes minutes while it goes.
+    one is done, so a caller can report a sweep that takes minutes while it goes. With `reuse`
+    (the default) the label draws the run already holds are taken, not recomputed: a repeated
+    or interrupted sweep does only what is missing.
     """
     settings = [(fraction, mode) for fraction in fractions for mode in modes]
     records = []
     for fraction, mode in settings:
-        records.append(adapt(run, mode, fraction, config=config, **options))
+        records.append(adapt(run, mode, fraction, config=config, reuse=reuse, **options))
         if progress is not None:
             progress(len(records), len(settings), records[-1])
     return records

@@ -95,6 +95,7 @@ def test_start_launches_the_form_settings_and_opens_the_run(run_store, monkeypat
     at = open_page()
     at.selectbox(key=Keys.TRAIN_DATA).set_value("wine").run()
     assert at.selectbox(key=Keys.TRAIN_TASK).value == "vime"
+    at.checkbox(key=Keys.TRAIN_TUNED).uncheck().run()
     at.number_input(key=Keys.TRAIN_STEPS).set_value(123).run()
     at.number_input(key=Keys.TRAIN_SEED).set_value(5).run()
     at.select_slider(key=Keys.TRAIN_BATCH).set_value(16).run()
@@ -119,11 +120,37 @@ def test_the_form_s_defaults_make_a_run_of_its_steps_without_a_time_budget(run_s
     launched = []
     monkeypatch.setattr(jobs, "launch", lambda config, store: launched.append(config))
     at = open_page()
+    at.checkbox(key=Keys.TRAIN_TUNED).uncheck().run()
     assert at.number_input(key=Keys.TRAIN_MINUTES).value == 0.0
     at.button(key=Keys.TRAIN_START).click().run()
     assert launched == [DEFAULT_CONFIG] and launched[0].minutes is None
-    # "auto" resolves to shapes' tuned encoder, the tiny CNN (DATASET_DEFAULTS)
-    assert (launched[0].encoder, launched[0].protocol) == ("tiny", "in_domain")
+    # "auto" resolves to shapes' tuned encoder, the ResNet at width 16 (DATASET_DEFAULTS)
+    assert (launched[0].encoder, launched[0].width) == ("resnet", 16)
+    assert launched[0].protocol == "in_domain"
+
+
+def test_tuned_settings_start_the_dataset_s_tuned_run_and_say_what_they_are(run_store, monkeypatch):
+    launched = []
+    monkeypatch.setattr(jobs, "launch", lambda config, store: launched.append(config))
+    at = open_page()
+    at.selectbox(key=Keys.TRAIN_DATA).set_value("digits").run()
+    at.selectbox(key=Keys.TRAIN_TASK).set_value("contrastive").run()
+    assert at.checkbox(key=Keys.TRAIN_TUNED).value  # on by default
+    assert at.number_input(key=Keys.TRAIN_STEPS).disabled
+    tuned = PretrainConfig(task="contrastive", data="digits")
+    assert any(
+        f"{tuned.minutes:g} min" in c.value and f"batch {tuned.batch_size}" in c.value
+        for c in at.caption
+    )
+    at.button(key=Keys.TRAIN_START).click().run()
+    [config] = launched
+    assert (config.steps, config.minutes, config.batch_size, config.lr) == (
+        tuned.steps,
+        tuned.minutes,
+        tuned.batch_size,
+        tuned.lr,
+    )
+    assert config.task_options == tuned.task_options
 
 
 def test_a_running_time_budgeted_run_shows_its_cap_and_budget(run_store):
@@ -143,6 +170,7 @@ def test_an_identical_run_is_refused_while_it_runs(run_store):
     at = open_page()
     assert table(at)[0]["state"] == "running"
     assert not at.button(key=Keys.TRAIN_CANCEL).disabled
+    at.checkbox(key=Keys.TRAIN_TUNED).uncheck().run()  # the form's own settings: DEFAULT_CONFIG
     at.button(key=Keys.TRAIN_START).click().run()
     assert not at.exception, at.exception
     assert at.warning and "identical run is already running" in at.warning[0].value

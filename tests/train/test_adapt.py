@@ -126,3 +126,58 @@ def test_scratch_sees_augmented_images():
     assert a.shape == (4, 1, 8, 8) and a.dtype == torch.float32 and not torch.equal(a, b)
     vectors = torch.randn(4, 13)
     assert torch.equal(_augmenter((13,))(vectors, torch.Generator()), vectors)
+
+
+def _counting(monkeypatch):
+    """Counts the label draws actually computed (not reused) by adapt."""
+    from sslcore.train import adapt as module
+
+    calls = []
+    real = module._adapt_draw
+    monkeypatch.setattr(
+        module, "_adapt_draw", lambda prep, mode, *a: calls.append(mode) or real(prep, mode, *a)
+    )
+    return calls
+
+
+def test_a_sweep_reuses_the_draws_the_run_holds(tmp_path, monkeypatch):
+    run = pretrain(CONFIG, store=RunStore(tmp_path), progress=False)
+    calls = _counting(monkeypatch)
+    first = sweep(run, fractions=(0.3,), modes=("linear", "scratch"), draws=2, steps=5)
+    assert calls == ["linear", "linear", "scratch", "scratch"]
+    calls.clear()
+    more = sweep(run, fractions=(0.3,), modes=("linear", "scratch"), draws=3, steps=5)
+    assert calls == ["linear", "scratch"]  # only the third draw of each
+    for old, new in zip(first, more, strict=True):
+        assert new["accuracies"][:2] == old["accuracies"] and new["reused_draws"] == 2
+    saved = run.adapt_records()  # one record per setting, the one with most draws
+    assert [(r["mode"], r["draws"]) for r in saved] == [("linear", 3), ("scratch", 3)]
+    calls.clear()
+    sweep(run, fractions=(0.3,), modes=("linear", "scratch"), draws=3, steps=6)
+    assert calls == ["scratch"] * 3  # another training budget is another setting
+    calls.clear()
+    sweep(run, fractions=(0.3,), modes=("linear",), draws=2, steps=5, reuse=False)
+    assert calls == ["linear"] * 2
+
+
+def test_an_interrupted_adapt_keeps_its_finished_draws(tmp_path, monkeypatch):
+    from sslcore.train import adapt as module
+
+    run = pretrain(CONFIG, store=RunStore(tmp_path), progress=False)
+    real, done = module._adapt_draw, []
+
+    def failing(*args):
+        if len(done) == 2:
+            raise KeyboardInterrupt
+        done.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(module, "_adapt_draw", failing)
+    with pytest.raises(KeyboardInterrupt):
+        adapt(run, "linear", 0.3, draws=5)
+    assert [r["draws"] for r in run.adapt_records()] == [2]
+    monkeypatch.setattr(module, "_adapt_draw", real)
+    record = adapt(run, "linear", 0.3, draws=5, reuse=True)
+    assert record["reused_draws"] == 2 and record["draws"] == 5
+    fresh = adapt(run, "linear", 0.3, draws=5, save=False)
+    assert record["accuracies"] == pytest.approx(fresh["accuracies"])
