@@ -280,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--minutes: expected a number in (0, 600], got {args.minutes}")
     seeds = args.seeds or (2 if args.full else 1)
     draws = args.draws or (2 if args.quick else 10)
-    budget: dict[str, Any] = {"device": args.device, "adapt_steps": 20 if args.quick else 400}
+    # finetune/scratch steps: None = adapt.plateau_steps (400 epochs of the labels, 400-2,400)
+    budget: dict[str, Any] = {"device": args.device, "adapt_steps": 20 if args.quick else None}
     if args.steps is not None or args.quick:
         budget["steps"] = args.steps or 4
     if args.minutes is not None:

@@ -243,7 +243,7 @@ DEFAULTS.update(
         Keys.TRAIN_EXTRA_STEPS: 0,
         Keys.ADAPT_MODES: ["linear", "knn", "scratch"],  # scratch: the supervised baseline
         Keys.ADAPT_FRACTIONS: [0.01, 0.1, 1.0],
-        Keys.ADAPT_STEPS: 400,  # sslcore.train.adapt.DEFAULT_STEPS
+        Keys.ADAPT_STEPS: 0,  # 0: to the plateau (sslcore.train.adapt.plateau_steps)
         Keys.ADAPT_DRAWS: 10,
         Keys.EMBED_RUN: None,
         Keys.EMBED_STEP: None,

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ADAPT_STEPS", "SWEEP_DRAWS", "add_run_commands"]
 
-# sslcore.train.adapt.DEFAULT_STEPS, written out so that --help imports no torch (a test checks
-# that they agree); and the label draws a sweep averages over at each fraction below 100 %.
-ADAPT_STEPS = 400
+# The steps of finetune and scratch, 0: sslcore.train.adapt.plateau_steps (400 epochs of the
+# labels, 400-2,400 steps); and the label draws a sweep averages over at each fraction below 1.
+ADAPT_STEPS = 0
 SWEEP_DRAWS = 10
 
 
@@ -150,10 +150,11 @@ class _StopOnSignal:
 
 
 def _check_adapt_budget(args: argparse.Namespace) -> None:
-    """--adapt-steps and --draws >= 1, checked before anything loads (0 would train nothing)."""
-    for flag, value in (("--adapt-steps", args.adapt_steps), ("--draws", args.draws)):
-        if value < 1:
-            raise ValueError(f"{flag}: expected an integer >= 1, got {value}")
+    """--adapt-steps >= 0 (0: to the plateau) and --draws >= 1, checked before anything loads."""
+    if args.adapt_steps < 0:
+        raise ValueError(f"--adapt-steps: expected an integer >= 0, got {args.adapt_steps}")
+    if args.draws < 1:
+        raise ValueError(f"--draws: expected an integer >= 1, got {args.draws}")
 
 
 def _cmd_adapt(args: argparse.Namespace) -> int:
@@ -161,7 +162,8 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
 
     _check_adapt_budget(args)
     run = _store(args).open(args.run)
-    record = adapt(run, args.mode, args.labels, draws=args.draws, steps=args.adapt_steps)
+    steps = args.adapt_steps or None
+    record = adapt(run, args.mode, args.labels, draws=args.draws, steps=steps)
     print(json.dumps(record))
     return 0
 
@@ -199,7 +201,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         run,
         fractions=fractions,
         modes=args.modes.split(","),
-        steps=args.adapt_steps,
+        steps=args.adapt_steps or None,
         draws=args.draws,
         progress=_print_progress,
         reuse=not args.fresh,
@@ -347,7 +349,8 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
             "--adapt-steps",
             type=int,
             default=ADAPT_STEPS,
-            help=f"AdamW steps of finetune and scratch, the same budget (default {ADAPT_STEPS})",
+            help="AdamW steps of finetune and scratch, the same budget (default 0: to the "
+            "plateau, 400 epochs of the drawn labels within 400-2,400 steps)",
         )
         draws = 1 if name == "adapt" else SWEEP_DRAWS
         p.add_argument(

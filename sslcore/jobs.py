@@ -366,8 +366,9 @@ def launch_sweep(
     """Starts ``sslcore sweep`` on `run` in the background; its JSON goes to a file in the run.
 
     Each fraction below 100 % is adapted on `draws` label draws (its record holds their mean and
-    std). The records also land in the run's adapt.json, one by one, as the sweep goes, and its
-    log (``sweep.log``) gets a progress line for each.
+    std); finetune and scratch train `adapt_steps` steps (0: ``adapt.plateau_steps``). The
+    records also land in the run's adapt.json, one by one, as the sweep goes, and its log
+    (``sweep.log``) gets a progress line for each.
 
     Raises:
         JobError: a sweep of this run is running, the run has no checkpoint, or the settings
@@ -379,9 +380,10 @@ def launch_sweep(
         raise JobError(f"label fractions: expected numbers in (0, 1], got {list(fractions)}")
     if not modes or any(m not in ADAPT_MODES for m in modes):
         raise JobError(f"modes: expected some of {ADAPT_MODES}, got {list(modes)}")
-    for name, value in (("adapt_steps", adapt_steps), ("draws", draws)):
-        if not _count(value):
-            raise JobError(f"{name}: expected an integer >= 1, got {value!r}")
+    if not _count(draws):
+        raise JobError(f"draws: expected an integer >= 1, got {draws!r}")
+    if not (_count(adapt_steps) or (type(adapt_steps) is int and adapt_steps == 0)):  # 0: plateau
+        raise JobError(f"adapt_steps: expected an integer >= 0, got {adapt_steps!r}")
     with _store_lock(store.root):
         job = sweep_job(run)
         if job is not None and job["alive"]:

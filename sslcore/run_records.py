@@ -131,7 +131,7 @@ def _adapt_budget(value: Any) -> bool:
     return (
         isinstance(value, dict)
         and set(value) == {"steps", "batch_size", "lr"}
-        and _is_step(value["steps"])
+        and (value["steps"] is None or _is_step(value["steps"]))
         and _is_step(value["batch_size"])
         and _is_number(value["lr"])
     )

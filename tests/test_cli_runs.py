@@ -96,17 +96,16 @@ def test_sweep_reports_each_setting_on_stderr_as_it_goes(store, run_id, capsys):
 
 def test_the_adaptation_defaults_are_the_library_s():
     from sslcore import cli_runs, jobs
-    from sslcore.train.adapt import DEFAULT_STEPS
 
-    assert cli_runs.ADAPT_STEPS == DEFAULT_STEPS
+    assert cli_runs.ADAPT_STEPS == 0  # to the plateau: adapt's steps=None
     parser = build_parser()
     adapt = parser.parse_args(["adapt", "r"])
     sweep = parser.parse_args(["sweep", "r"])
-    assert (adapt.adapt_steps, adapt.draws) == (DEFAULT_STEPS, 1)
-    assert (sweep.adapt_steps, sweep.draws) == (DEFAULT_STEPS, 10)
+    assert (adapt.adapt_steps, adapt.draws) == (0, 1)
+    assert (sweep.adapt_steps, sweep.draws) == (0, 10)
     assert "scratch" in sweep.modes.split(",")  # the supervised baseline, always in the table
     argv = jobs.sweep_command("r", "/s", [1.0], ["knn"])
-    assert argv[argv.index("--adapt-steps") + 1] == str(DEFAULT_STEPS)
+    assert argv[argv.index("--adapt-steps") + 1] == "0"
     assert argv[argv.index("--draws") + 1] == "10"
 
 

@@ -332,7 +332,14 @@ def adapt_panel(store: RunStore, run: Run) -> None:
     fractions = fractions_col.multiselect(
         "Label fractions", FRACTIONS, format_func=lambda f: f"{f:.0%}", key=Keys.ADAPT_FRACTIONS
     )
-    steps = steps_col.number_input("Fine-tune steps", 1, 100_000, key=Keys.ADAPT_STEPS)
+    steps = steps_col.number_input(
+        "Fine-tune steps",
+        0,
+        100_000,
+        key=Keys.ADAPT_STEPS,
+        help="Steps of finetune and scratch; 0: to the plateau (400 epochs of the drawn labels, "
+        "400-2,400 steps).",
+    )
     draws = draws_col.number_input(
         "Label draws",
         1,

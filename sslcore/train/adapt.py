@@ -32,15 +32,29 @@ from sslcore.pretext.base import IMAGE_MEAN, IMAGE_STD, to_model_input
 from sslcore.runs import Run, atomic_write_text
 from sslcore.train.pretrain import build
 
-__all__ = ["ADAPT_MODES", "DEFAULT_LR", "DEFAULT_STEPS", "adapt", "adapt_models", "sweep"]
+__all__ = ["ADAPT_MODES", "DEFAULT_LR", "adapt", "adapt_models", "plateau_steps", "sweep"]
 
-DEFAULT_STEPS = 400  # AdamW steps of finetune and scratch, and their peak learning rate:
-DEFAULT_LR = 3e-3  # on digits the supervised baseline's plateau (800 steps: no better)
+DEFAULT_LR = 3e-3  # the peak learning rate of finetune and scratch
+# Their AdamW steps by default (`plateau_steps`): 400 epochs of the drawn labels, within these.
+PLATEAU_EPOCHS, MIN_STEPS, MAX_STEPS = 400, 400, 2400
+
+
+def plateau_steps(labels: int, batch_size: int) -> int:
+    """The steps that take finetune and scratch to their plateau on `labels` examples.
+
+    400 epochs, at least 400 and at most 2,400 steps. Measured with the supervised baseline:
+    on digits at 10 % (126 labels) 400 steps reach 96.4 % and 800 no more; on shapes at 10 %
+    (700 labels, ResNet width 16) 400 steps give 40 %, 1,200 56 % and 2,400 60 %.
+    """
+    epochs = math.ceil(PLATEAU_EPOCHS * labels / batch_size)
+    return min(MAX_STEPS, max(MIN_STEPS, epochs))
 
 
 def _check_budget(steps: Any, draws: Any, batch_size: Any, lr: Any, seed: Any) -> None:
     """The training budget: a non-positive one would train nothing and record chance."""
     for name, value in (("steps", steps), ("draws", draws), ("batch_size", batch_size)):
+        if name == "steps" and value is None:  # plateau_steps
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
@@ -164,7 +178,13 @@ def _frozen(prep: _Prepared, mode: str) -> tuple[torch.nn.Module, np.ndarray, np
 
 
 def _adapt_draw(
-    prep: _Prepared, mode: str, fraction: float, seed: int, steps: int, batch_size: int, lr: float
+    prep: _Prepared,
+    mode: str,
+    fraction: float,
+    seed: int,
+    steps: int | None,
+    batch_size: int,
+    lr: float,
 ) -> tuple[torch.nn.Module, torch.nn.Module | None, dict[str, Any]]:
     """One label draw (seed `seed`) adapted in `mode`: encoder, g_φ and the draw's scores."""
     idx = label_indices(prep.pool.y.numpy(), float(fraction), seed)
@@ -187,7 +207,7 @@ def _adapt_draw(
             train.x,
             train.y,
             prep.pool.num_classes,
-            steps,
+            plateau_steps(len(train), batch_size) if steps is None else steps,
             batch_size,
             lr,
             seed,
@@ -208,7 +228,7 @@ def adapt_models(
     *,
     config: PretrainConfig | None = None,
     checkpoint_step: int | None = None,
-    steps: int = DEFAULT_STEPS,
+    steps: int | None = None,
     batch_size: int = 128,
     lr: float = DEFAULT_LR,
     seed: int = 0,
@@ -222,8 +242,8 @@ def adapt_models(
             per class, stratified, nested for one seed (``sslcore.data.label_indices``).
         config: the data/encoder settings when `run` is None (default: the run's config).
         checkpoint_step: which checkpoint of the run (default: the last).
-        steps: AdamW steps of ``finetune`` and ``scratch`` (the same budget for both; 400
-            reach the supervised baseline's plateau on digits at 10 % of the labels).
+        steps: AdamW steps of ``finetune`` and ``scratch`` (the same budget for both); None:
+            `plateau_steps` of the drawn labels.
         batch_size: their batch size.
         lr: their peak learning rate (cosine decay).
         seed: seed of the label draw, of g_φ's initialisation and (``scratch``) of h_θ's.
@@ -248,8 +268,8 @@ def _mean(values: list[float | None]) -> float | None:
     return None if any(v is None for v in values) else float(np.mean(values))
 
 
-def _budget(mode: str, steps: int, batch_size: int, lr: float) -> dict[str, Any] | None:
-    """The training budget of ``finetune`` and ``scratch``; None for the probes (they have none)."""
+def _budget(mode: str, steps: int | None, batch_size: int, lr: float) -> dict[str, Any] | None:
+    """The training budget of finetune and scratch (steps None: `plateau_steps`); probes: None."""
     if mode in ("linear", "knn"):
         return None
     return {"steps": steps, "batch_size": batch_size, "lr": float(lr)}
@@ -314,7 +334,7 @@ def adapt(
     save: bool = True,
     config: PretrainConfig | None = None,
     checkpoint_step: int | None = None,
-    steps: int = DEFAULT_STEPS,
+    steps: int | None = None,
     batch_size: int = 128,
     lr: float = DEFAULT_LR,
     seed: int = 0,

@@ -181,3 +181,27 @@ def test_an_interrupted_adapt_keeps_its_finished_draws(tmp_path, monkeypatch):
     assert record["reused_draws"] == 2 and record["draws"] == 5
     fresh = adapt(run, "linear", 0.3, draws=5, save=False)
     assert record["accuracies"] == pytest.approx(fresh["accuracies"])
+
+
+def test_plateau_steps_are_400_epochs_of_the_labels_within_bounds():
+    from sslcore.train.adapt import plateau_steps
+
+    assert plateau_steps(13, 128) == 400  # few labels: the floor
+    assert plateau_steps(700, 128) == 2188  # shapes at 10 %: ceil(400 · 700 / 128)
+    assert plateau_steps(7000, 128) == 2400  # the ceiling
+    assert plateau_steps(700, 64) == 2400
+
+
+def test_scratch_trains_to_the_plateau_unless_steps_are_given(run, monkeypatch):
+    from sslcore.train import adapt as module
+
+    budgets = []
+    real = module._finetune
+    monkeypatch.setattr(module, "_finetune", lambda *a, **k: budgets.append(a[4]) or real(*a, **k))
+    monkeypatch.setattr(module, "plateau_steps", lambda labels, batch: labels + batch)
+    record = adapt(run, "scratch", 0.5, save=False, batch_size=8)
+    assert budgets == [record["labels"] + 8] and record["budget"]["steps"] is None
+    adapt(run, "scratch", 0.5, save=False, steps=3)
+    assert budgets[-1] == 3
+    with pytest.raises(ValueError, match="steps"):
+        adapt(run, "scratch", 0.5, steps=0)
