@@ -175,4 +175,5 @@ def test_pretrain_help_names_the_tuned_defaults_and_the_time_budget(capsys):
     with pytest.raises(SystemExit):
         cli.main(["sweep", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "--draws DRAWS" in text and "(default 10)" in text and "(default 400)" in text
+    assert "--draws DRAWS" in text and "(default 10)" in text
+    assert "(default 0: to the plateau" in text

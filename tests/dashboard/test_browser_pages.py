@@ -20,7 +20,7 @@ PAGES = [
     ("data", "seed=5", ".js-plotly-plot"),
     ("views", "seed=3", ".js-plotly-plot"),
     ("pseudolabels", "seed=4", ".js-plotly-plot"),
-    ("train", "steps=250", ".js-plotly-plot"),
+    ("train", "tuned=false&steps=250", ".js-plotly-plot"),  # tuned: the step box is disabled
     ("gradient-descent", "lr=0.2", ".js-plotly-plot"),
     ("embeddings", "split=target_test", "iframe"),
     ("theory", "scale=raw", ".js-plotly-plot"),
