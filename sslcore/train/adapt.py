@@ -275,6 +275,19 @@ def _budget(mode: str, steps: int | None, batch_size: int, lr: float) -> dict[st
     return {"steps": steps, "batch_size": batch_size, "lr": float(lr)}
 
 
+def _setting(
+    prep: _Prepared, mode: str, fraction: float, seed: int, budget: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What makes label draws alike (`_SAME`): draws of one setting can be reused and pooled."""
+    return {
+        "mode": mode,
+        "label_fraction": float(fraction),
+        "checkpoint_step": None if mode == "scratch" else prep.step,  # scratch never reads θ*
+        "seed": seed,
+        "budget": budget,
+    }
+
+
 def _record(
     prep: _Prepared,
     mode: str,
@@ -288,16 +301,13 @@ def _record(
 
     ``draw_scores`` keeps every draw's accuracy and losses, so a later sweep can reuse them.
     """
-    record: dict[str, Any] = {"mode": mode, "label_fraction": float(fraction)}
+    record: dict[str, Any] = _setting(prep, mode, fraction, seed, budget)
     record |= {
         "labels": scores[0]["labels"],
         "accuracy": float(np.mean([s["accuracy"] for s in scores])),
         "test_loss": _mean([s["test_loss"] for s in scores]),
         "train_loss": _mean([s["train_loss"] for s in scores]),
-        "checkpoint_step": None if mode == "scratch" else prep.step,  # scratch never reads θ*
-        "seed": seed,
         "draws": len(scores),
-        "budget": budget,
     }
     if len(scores) > 1:
         record |= accuracy_summary([s["accuracy"] for s in scores])
@@ -308,7 +318,7 @@ def _record(
     return record
 
 
-_SAME = ("mode", "label_fraction", "checkpoint_step", "seed", "budget")  # what makes draws alike
+_SAME = ("mode", "label_fraction", "checkpoint_step", "seed", "budget")  # `_setting`'s keys
 
 
 def _same_setting(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -358,14 +368,7 @@ def adapt(
     prep = _prepare(run, config, checkpoint_step)
     count = 1 if label_fraction == 1 else draws
     budget = _budget(mode, steps, batch_size, lr)
-    like = {
-        "mode": mode,
-        "label_fraction": float(label_fraction),
-        "checkpoint_step": None if mode == "scratch" else prep.step,
-        "seed": seed,
-        "budget": budget,
-        "draw_scores": [],
-    }
+    like = _setting(prep, mode, label_fraction, seed, budget) | {"draw_scores": []}
     scores = _saved_scores(run, like)[:count] if reuse and run is not None else []
     reused = len(scores)
     record = _record(prep, mode, label_fraction, seed, scores, began, budget) if scores else {}
