@@ -19,7 +19,8 @@ trained from scratch on the labels, with augmentation, mode ``scratch``).
 JSON ``{"meta": {...}, "records": [...], "paired": [...]}``. A record per (dataset, pretext,
 mode, label fraction): ``dataset, protocol, pretext, mode, label_fraction, labels, accuracy``
 (the mean over seeds × draws), ``accuracy_std, accuracy_min, accuracy_max, draws, seeds,
-pretrain_seconds``, and ``accuracies`` (per draw, averaged over seeds). ``paired``: every
+pretrain_seconds``, ``pretrain_steps`` (per seed: a time budget's steps depend on the machine's
+speed) and ``accuracies`` (per draw, averaged over seeds). ``paired``: every
 pretext's linear probe minus the supervised baseline on the same draws (mean, std, min, max,
 and on how many draws the pretext wins).
 """
@@ -71,6 +72,7 @@ def _record(
     labels: int,
     per_seed: list[list[float]],
     seconds: list[float],
+    steps: list[int] | None = None,
 ) -> dict[str, Any]:
     """The summary of `per_seed[seed][draw]` accuracies, pooled over seeds × draws.
 
@@ -88,6 +90,8 @@ def _record(
             "draws": pooled.shape[1],
             "seeds": pooled.shape[0],
             "pretrain_seconds": float(np.mean(seconds)) if seconds else 0.0,
+            # under a time budget the steps done depend on the machine's speed: recorded
+            "pretrain_steps": [int(s) for s in steps] if steps else None,
         }
         | accuracy_summary(pooled.ravel())
         | {"accuracies": pooled.mean(axis=0).tolist()}
@@ -154,12 +158,13 @@ def pretext_records(
     """`task` pretrained once per seed, its linear probe and kNN at every fraction."""
     per_seed: dict[tuple[str, float], list[list[float]]] = {}
     labels: dict[float, int] = {}
-    seconds = []
+    seconds, steps = [], []
     for seed in range(seeds):
         config = _config(dataset, task, protocol, seed, budget)
         began = time.perf_counter()
         run = pretrain(config, store=store, progress=False)
         seconds.append(time.perf_counter() - began)
+        steps.append((run.summary() or {}).get("steps", 0))
         for fraction in FRACTIONS:
             for mode in PROBES:
                 n = 1 if fraction == 1 else draws
@@ -169,7 +174,7 @@ def pretext_records(
                 )
                 labels[fraction] = r["labels"]
     records = [
-        _record(dataset, protocol, task, mode, fraction, labels[fraction], rows, seconds)
+        _record(dataset, protocol, task, mode, fraction, labels[fraction], rows, seconds, steps)
         for (mode, fraction), rows in per_seed.items()
     ]
     _print(records)

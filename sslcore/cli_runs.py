@@ -327,7 +327,12 @@ def add_run_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--width", type=int, help="encoder width (default: the encoder's)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="default cpu")
-    p.add_argument("--eval-every", type=int, help=f"default {defaults.eval_every}")
+    p.add_argument(
+        "--eval-every",
+        type=int,
+        help="steps between online evaluations (default: the dataset's tuned value, "
+        f"else {tuned['eval_every']})",
+    )
     p.add_argument("--checkpoint-every", type=int, help=f"default {defaults.checkpoint_every}")
     p.add_argument("--seed", type=int, help=f"default {defaults.seed}")
     p.add_argument("--out", help="run store folder (default $SSLCORE_RUNS or ./runs)")

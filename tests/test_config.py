@@ -60,10 +60,10 @@ def test_dataset_defaults_fill_what_is_left_unset():
     assert (digits.minutes, digits.steps, digits.batch_size, digits.lr) == (2.0, 2000, 512, 3e-3)
     assert digits.task_options == {"temperature": 0.5}
     assert (digits.encoder, digits.protocol) == ("auto", "in_domain")
-    assert digits.weight_decay == 1e-4
+    assert (digits.weight_decay, digits.eval_every) == (1e-4, 100)
     shapes = PretrainConfig(data="shapes")
     assert (shapes.minutes, shapes.steps, shapes.lr, shapes.weight_decay) == (1.5, 3000, 5e-3, 0.05)
-    assert (shapes.encoder, shapes.width) == ("resnet", 16)
+    assert (shapes.encoder, shapes.width, shapes.eval_every) == ("resnet", 16, 250)
     assert shapes.task_options["spec"]["grayscale_p"] == 0.8
     rotation = PretrainConfig(data="shapes", task="rotation")
     assert (rotation.lr, rotation.weight_decay, rotation.width) == (2e-3, 1e-4, 16)
@@ -78,6 +78,7 @@ def test_given_values_win_and_given_steps_mean_no_time_budget():
     config = PretrainConfig(data="digits", steps=30, lr=1e-3, task_options={"temperature": 0.2})
     assert (config.steps, config.minutes, config.lr) == (30, None, 1e-3)
     assert config.task_options == {"temperature": 0.2}
+    assert PretrainConfig(data="shapes", eval_every=7).eval_every == 7
     both = PretrainConfig(data="digits", steps=30, minutes=0.5)
     assert (both.steps, both.minutes) == (30, 0.5)
 

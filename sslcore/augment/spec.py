@@ -93,7 +93,8 @@ class ViewSpec:
 
     def __post_init__(self) -> None:
         size = (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
-        if len(size) != 2 or not all(isinstance(s, int) and 1 <= s <= MAX_SIDE for s in size):
+        valid = all(type(s) is int and 1 <= s <= MAX_SIDE for s in size)  # bool is no side
+        if len(size) != 2 or not valid:
             raise ValueError(
                 f"size: expected a positive int or (h, w) of ints up to {MAX_SIDE}, got "
                 f"{self.size!r}"

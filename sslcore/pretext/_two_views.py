@@ -136,7 +136,8 @@ def image_view_spec(sample_shape: Sequence[int], spec: ViewSpec | dict | None) -
     Args:
         sample_shape: ``(C, H, W)`` of the raw images.
         spec: a recipe; a dict of ``ViewSpec.simclr`` keyword arguments (JSON-able, as a run's
-            config stores it, e.g. ``{"strength": 0.5, "scale": [0.2, 1.0]}``); or None for
+            config stores it, e.g. ``{"strength": 0.5, "scale": [0.2, 1.0]}``), whose ``size``
+            (default: the images') may make the views smaller than the images; or None for
             `default_view_spec`. A recipe without mean/std gets
             base.IMAGE_MEAN/IMAGE_STD per channel, so pretraining and the downstream task see one
             scale; a recipe with another normalisation is refused.
@@ -146,10 +147,13 @@ def image_view_spec(sample_shape: Sequence[int], spec: ViewSpec | dict | None) -
         spec = default_view_spec(h, w)
     if isinstance(spec, dict):
         options = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+        size = options.pop("size", (h, w))  # views may be smaller than the images
         try:
-            spec = ViewSpec.simclr((h, w), **options)
+            spec = ViewSpec.simclr(size, **options)
         except TypeError as error:
             raise ValueError(f"spec: {error}") from None
+        if spec.size[0] > h or spec.size[1] > w:  # a stored recipe never upsamples
+            raise ValueError(f"spec: size {spec.size} exceeds the images' ({h}, {w})")
     if not isinstance(spec, ViewSpec):
         raise TypeError(f"spec: expected a ViewSpec or None, got {type(spec).__name__}")
     mean, std = (IMAGE_MEAN,) * c, (IMAGE_STD,) * c

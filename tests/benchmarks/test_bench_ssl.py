@@ -45,6 +45,8 @@ def test_quick_run_on_a_table_writes_every_record(tmp_path, capsys):
         assert r["accuracy_min"] <= r["accuracy"] <= r["accuracy_max"] <= 1.0
         assert r["draws"] == (1 if r["label_fraction"] == 1.0 else 2)
         assert len(r["accuracies"]) == r["draws"]
+        steps = r["pretrain_steps"]
+        assert steps == ([3] if r["pretext"] == "vime" else None)  # what --steps asked for
     pairs = {(p["pretext"], p["label_fraction"]): p for p in payload["paired"]}
     assert set(pairs) == {(p, f) for p in ("raw", "random_init", "vime") for f in (0.01, 0.1)}
     assert all(0 <= p["wins"] <= p["draws"] == 2 for p in pairs.values())

@@ -57,6 +57,17 @@ def test_pairing_describe_and_view_size():
     assert task.describe(batch.pseudolabels[4]) == "pairs with view 1"
 
 
+def test_a_stored_recipe_may_make_views_smaller_than_the_images():
+    x = make_shapes(n=3, size=16).x
+    task = Contrastive(x.shape[1:], spec={"size": 12, "scale": [0.5, 1.0]})
+    assert task.spec.size == (12, 12) and task.spec.scale == (0.5, 1.0)
+    assert task.make_batch(x, torch.Generator().manual_seed(1)).inputs.shape == (6, 3, 12, 12)
+    assert Contrastive(x.shape[1:], spec={"size": [10, 12]}).spec.size == (10, 12)
+    for bad in (0, True, 17, [16, 10**9], 2.5):
+        with pytest.raises(ValueError, match=r"size|spec"):
+            Contrastive(x.shape[1:], spec={"size": bad})
+
+
 def test_deterministic_per_seed():
     x, task = images(4), Contrastive((3, 32, 32))
     a = task.make_batch(x, torch.Generator().manual_seed(7))
