@@ -80,7 +80,7 @@ DATASET_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
         "task_options": {
             "temperature": 0.2,
             "spec": {
-                "size": 24,
+                "size": 0.75,  # of the side: 24 px views of 32 px images
                 "strength": 0.5,
                 "blur": False,
                 "scale": [0.5, 1.0],

@@ -9,7 +9,9 @@ generator, so the same seed replays the same views (``sample_two_views``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -130,6 +132,19 @@ def image_geometry(
     )
 
 
+def _view_size(size: Any, h: int, w: int) -> Any:
+    """A recipe's view size: pixels (an int or [h, w]), or a float in (0, 1], a share of the side.
+
+    The share keeps a tuned recipe (shapes' 0.75: 24 px views of 32 px images) right for the
+    same data at another resolution.
+    """
+    if isinstance(size, float):
+        if not (math.isfinite(size) and 0 < size <= 1):
+            raise ValueError(f"spec: size as a share of the images' side is in (0, 1], got {size}")
+        return max(1, round(size * h)), max(1, round(size * w))
+    return size
+
+
 def image_view_spec(sample_shape: Sequence[int], spec: ViewSpec | dict | None) -> ViewSpec:
     """The recipe of an image task's views, normalised as ``base.to_model_input`` normalises.
 
@@ -137,7 +152,8 @@ def image_view_spec(sample_shape: Sequence[int], spec: ViewSpec | dict | None) -
         sample_shape: ``(C, H, W)`` of the raw images.
         spec: a recipe; a dict of ``ViewSpec.simclr`` keyword arguments (JSON-able, as a run's
             config stores it, e.g. ``{"strength": 0.5, "scale": [0.2, 1.0]}``), whose ``size``
-            (default: the images') may make the views smaller than the images; or None for
+            (pixels, or a float share of the images' side; default: the images') may make the
+            views smaller than the images; or None for
             `default_view_spec`. A recipe without mean/std gets
             base.IMAGE_MEAN/IMAGE_STD per channel, so pretraining and the downstream task see one
             scale; a recipe with another normalisation is refused.
@@ -147,7 +163,7 @@ def image_view_spec(sample_shape: Sequence[int], spec: ViewSpec | dict | None) -
         spec = default_view_spec(h, w)
     if isinstance(spec, dict):
         options = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
-        size = options.pop("size", (h, w))  # views may be smaller than the images
+        size = _view_size(options.pop("size", (h, w)), h, w)
         try:
             spec = ViewSpec.simclr(size, **options)
         except TypeError as error:

@@ -63,7 +63,9 @@ def test_a_stored_recipe_may_make_views_smaller_than_the_images():
     assert task.spec.size == (12, 12) and task.spec.scale == (0.5, 1.0)
     assert task.make_batch(x, torch.Generator().manual_seed(1)).inputs.shape == (6, 3, 12, 12)
     assert Contrastive(x.shape[1:], spec={"size": [10, 12]}).spec.size == (10, 12)
-    for bad in (0, True, 17, [16, 10**9], 2.5):
+    assert Contrastive(x.shape[1:], spec={"size": 0.75}).spec.size == (12, 12)  # a share
+    assert Contrastive((3, 32, 32), spec={"size": 0.75}).spec.size == (24, 24)
+    for bad in (0, True, 17, [16, 10**9], 2.5, 0.0, float("nan"), 1.5):
         with pytest.raises(ValueError, match=r"size|spec"):
             Contrastive(x.shape[1:], spec={"size": bad})
 
