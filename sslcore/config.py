@@ -52,7 +52,7 @@ PROTOCOLS = ("in_domain", "transfer")
 #   square crops (no aspect change, which never occurs in the data) 71 %. Under a time budget
 #   the steps done vary with the machine's load (830–1,200 here), and the probe with them.
 # - shapes' online evaluation takes about 3 s (2,000 / 1,000 samples); every 250 steps keeps a
-#   default run's wall clock near 110 s (every 100: 122 s).
+#   default run's wall clock at 109–114 s (every 100: 122 s).
 DATASET_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("*", "*"): {
         "steps": 600,
